@@ -1,0 +1,1 @@
+// broker module: sources arrive with its implementation.

@@ -1,0 +1,1 @@
+// rules module: sources arrive with its implementation.

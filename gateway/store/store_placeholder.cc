@@ -1,0 +1,1 @@
+// store module: sources arrive with its implementation.

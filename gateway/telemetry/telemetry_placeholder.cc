@@ -1,0 +1,1 @@
+// telemetry module: sources arrive with its implementation.

@@ -1,0 +1,1 @@
+// uplink module: sources arrive with its implementation.

@@ -1,0 +1,1 @@
+// plugin sources arrive with its implementation.

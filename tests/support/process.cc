@@ -1,0 +1,219 @@
+#include "tests/support/process.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace gw::testing {
+namespace fs = std::filesystem;
+
+TempDir::TempDir() {
+  const char* base = std::getenv("TMPDIR");
+  fs::path root = base ? base : "/tmp";
+  std::random_device rd;
+  for (int i = 0; i < 100; ++i) {
+    fs::path p = root / ("gw-test-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
+    if (fs::create_directory(p)) {
+      path_ = p;
+      return;
+    }
+  }
+  throw std::runtime_error("cannot create a temp dir");
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+uint16_t free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    throw std::runtime_error("bind to a free port failed");
+  }
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+bool wait_for_port(uint16_t port, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(port);
+    const int rc = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    ::close(fd);
+    if (rc == 0) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+void write_file(const fs::path& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+}
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+namespace {
+pid_t spawn(const std::vector<std::string>& argv, int out_fd, int err_fd) {
+  pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    ::setpgid(0, 0);
+    int devnull = ::open("/dev/null", O_RDONLY);
+    ::dup2(devnull, 0);
+    if (out_fd >= 0) ::dup2(out_fd, 1);
+    if (err_fd >= 0) ::dup2(err_fd, 2);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execvp(args[0], args.data());
+    ::_exit(127);
+  }
+  return pid;
+}
+}  // namespace
+
+Process::Process(std::vector<std::string> argv, const fs::path& log_path) {
+  const std::string log = log_path.empty() ? "/dev/null" : log_path.string();
+  int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  pid_ = spawn(argv, fd, fd);
+  if (fd >= 0) ::close(fd);
+}
+
+Process::~Process() {
+  if (pid_ > 0 && !reaped_) {
+    ::kill(pid_, SIGTERM);
+    if (wait(std::chrono::seconds(5)) == -1) kill(SIGKILL, true);
+  }
+}
+
+bool Process::running() {
+  if (reaped_) return false;
+  int st = 0;
+  pid_t r = ::waitpid(pid_, &st, WNOHANG);
+  if (r == pid_) {
+    reaped_ = true;
+    status_ = st;
+    return false;
+  }
+  return true;
+}
+
+int Process::kill(int sig, bool do_wait) {
+  if (reaped_) return status_;
+  ::kill(pid_, sig);
+  if (!do_wait) return -1;
+  int st = 0;
+  if (::waitpid(pid_, &st, 0) == pid_) {
+    reaped_ = true;
+    status_ = st;
+    return st;
+  }
+  return -1;
+}
+
+int Process::wait(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!reaped_) {
+    if (!running()) break;
+    if (std::chrono::steady_clock::now() >= deadline) return -1;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (WIFEXITED(status_)) return WEXITSTATUS(status_);
+  if (WIFSIGNALED(status_)) return 128 + WTERMSIG(status_);
+  return -1;
+}
+
+RunResult run_command(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) {
+  TempDir dir;
+  const fs::path out = dir / "out";
+  int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  int errfd = ::open("/dev/null", O_WRONLY);
+  pid_t pid = spawn(argv, fd, errfd);
+  ::close(fd);
+  ::close(errfd);
+  RunResult r;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  int st = 0;
+  while (true) {
+    pid_t w = ::waitpid(pid, &st, WNOHANG);
+    if (w == pid) break;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &st, 0);
+      r.out = read_file(out);
+      return r;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  r.out = read_file(out);
+  return r;
+}
+
+Mosquitto::Mosquitto(const std::string& extra_conf, uint16_t port)
+    : port_(port ? port : free_port()), extra_conf_(extra_conf) {
+  start();
+}
+
+Mosquitto::~Mosquitto() { stop(); }
+
+void Mosquitto::start() {
+  const fs::path conf = dir() / "mosquitto.conf";
+  std::string text = extra_conf_;
+  if (text.find("listener ") == std::string::npos) {
+    text = "listener " + std::to_string(port_) + " 127.0.0.1\nallow_anonymous true\n" + text;
+  }
+  text += "\npersistence false\nlog_dest file " + (dir() / "mosquitto.log").string() + "\n";
+  write_file(conf, text);
+  proc_ = std::make_unique<Process>(std::vector<std::string>{"mosquitto", "-c", conf.string()},
+                                    dir() / "mosquitto.out");
+  if (!wait_for_port(port_)) throw std::runtime_error("mosquitto did not start on port " + std::to_string(port_));
+}
+
+void Mosquitto::stop() {
+  if (proc_) {
+    proc_->kill(SIGTERM, true);
+    proc_.reset();
+  }
+}
+
+fs::path built_binary(const std::string& relative) {
+  const char* dir = std::getenv("GW_BINARY_DIR");
+  return fs::path(dir ? dir : ".") / relative;
+}
+
+fs::path source_path(const std::string& relative) {
+  const char* dir = std::getenv("GW_SOURCE_DIR");
+  return fs::path(dir ? dir : ".") / relative;
+}
+
+}  // namespace gw::testing

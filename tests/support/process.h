@@ -1,0 +1,96 @@
+// Test helpers for real servers and clients: temp dirs, free loopback ports,
+// child processes stopped by PID, and a mosquitto started on a free port.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace gw::testing {
+
+// A fresh directory under $TMPDIR, removed (recursively) on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// A TCP port on 127.0.0.1 that was free a moment ago.
+uint16_t free_port();
+
+// Blocks until something accepts TCP connections on 127.0.0.1:port, or the
+// timeout passes. Returns true when it does.
+bool wait_for_port(uint16_t port, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+// Writes `text` to `path` (truncating).
+void write_file(const std::filesystem::path& path, const std::string& text);
+std::string read_file(const std::filesystem::path& path);
+
+// A child process. stdout and stderr go to `log_path` (or /dev/null when
+// empty). The destructor sends SIGTERM, waits up to 5 s, then SIGKILL.
+class Process {
+ public:
+  Process(std::vector<std::string> argv, const std::filesystem::path& log_path = {});
+  ~Process();
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+
+  pid_t pid() const { return pid_; }
+  bool running();
+  // Sends `sig`; with wait, reaps the child and returns its exit status
+  // (as from waitpid) or -1.
+  int kill(int sig, bool wait = true);
+  // Waits for exit up to `timeout`; returns the exit code (>= 0), 128+signal
+  // for a signal, or -1 on timeout.
+  int wait(std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
+ private:
+  pid_t pid_ = -1;
+  int status_ = -1;
+  bool reaped_ = false;
+};
+
+// Runs a command to completion; returns its exit code and stdout.
+struct RunResult {
+  int exit_code = -1;
+  std::string out;
+};
+RunResult run_command(const std::vector<std::string>& argv, std::chrono::milliseconds timeout = std::chrono::seconds(60));
+
+// A real mosquitto broker on 127.0.0.1 and a free port, as a cloud stand-in or a peer.
+// `extra_conf` is appended to the generated mosquitto.conf (listener line included).
+class Mosquitto {
+ public:
+  explicit Mosquitto(const std::string& extra_conf = "", uint16_t port = 0);
+  ~Mosquitto();
+  uint16_t port() const { return port_; }
+  const std::filesystem::path& dir() const { return dir_.path(); }
+  void stop();      // SIGTERM and wait
+  void start();     // (re)start on the same port
+  bool running() const { return proc_ != nullptr; }
+
+ private:
+  TempDir dir_;
+  uint16_t port_;
+  std::string extra_conf_;
+  std::unique_ptr<Process> proc_;
+};
+
+// Path of a tool built by this project (GW_BINARY_DIR from ctest), e.g.
+// built_binary("gateway/app/edge-gateway").
+std::filesystem::path built_binary(const std::string& relative);
+std::filesystem::path source_path(const std::string& relative);
+
+}  // namespace gw::testing
