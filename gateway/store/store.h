@@ -33,6 +33,20 @@ struct StoreOptions {
   size_t group_max_messages = 1000;                  // a group commits at this many appends...
   std::chrono::milliseconds group_window{2};         // ...or this long after its first append
   size_t max_pending = 50000;                        // appends waiting for the writer
+  bool quick_check = true;                           // PRAGMA quick_check on open (O(size))
+};
+
+// Counters for metrics and tests; a snapshot, read with relaxed atomics.
+struct StoreStats {
+  uint64_t commits = 0;             // transactions committed by the writer
+  uint64_t failed_commits = 0;      // transactions that failed (the store is then in error)
+  uint64_t appends = 0;             // append() calls committed
+  uint64_t rows_appended = 0;       // rows inserted and committed
+  uint64_t rows_deleted = 0;        // rows deleted by acks and committed
+  uint64_t rejected_appends = 0;    // append() calls refused (backpressure or sticky error)
+  uint64_t last_group_appends = 0;  // appends in the most recent committed group
+  uint64_t max_group_appends = 0;   // largest group committed so far
+  uint64_t commit_ns_total = 0;     // time spent in the writer's transactions (BEGIN..COMMIT)
 };
 
 // One delivery of one message to one uplink: one row.
@@ -107,6 +121,9 @@ class Store {
 
   // OK, or the sticky error that stopped acknowledgements.
   Status health() const;
+
+  // Counters since open(). Thread-safe, never blocks.
+  StoreStats stats() const;
 
  private:
   class Impl;
