@@ -1,0 +1,293 @@
+// gw::config: the gateway's YAML file turned into a typed, validated tree.
+//
+// load_file() reads one YAML file, checks every key, type, unit, name and
+// cross-reference, and returns either a Config or every problem it found, each
+// with FILE:LINE:COL (1-based). It never throws and never stops at the first
+// problem. Only this module sees YAML (yaml-cpp is a private dependency); the
+// other modules get plain option structs that the app fills from this tree,
+// except the route tree below, which gw_rules compiles directly.
+//
+// Every element that a later stage may want to blame (a listener, an uplink, a
+// route, a condition, a template) carries the SourcePos it was written at.
+//
+// Values only: Config is copyable and has no thread affinity. load_file() is
+// thread-safe (no globals) and blocks on reading the file.
+//
+// Defaults are written next to each field ("default: ...").
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "gateway/core/diagnostic.h"
+#include "gateway/core/status.h"
+
+namespace gw::config {
+
+using Duration = std::chrono::milliseconds;
+
+// ---------------------------------------------------------------- gateway
+struct GatewayConfig {
+  SourcePos pos;
+  // Required. Stamped on every batch; letters, digits, '-', '_', '.' only
+  // because it also appears in cloud topics.
+  std::string id;
+  // default: /var/lib/edge-gateway. Relative paths resolve against the folder
+  // of the config file. Always absolute after loading.
+  std::filesystem::path data_dir = "/var/lib/edge-gateway";
+};
+
+// ---------------------------------------------------------------- listeners
+// Server-side TLS of a listener (issue 3). Paths resolve against the config
+// file's folder.
+struct ListenerTlsConfig {
+  SourcePos pos;
+  std::filesystem::path cert;       // required when tls is given
+  std::filesystem::path key;        // required when tls is given
+  std::filesystem::path client_ca;  // default: none (client certificates not checked)
+  bool require_client_cert = false;  // default: false; needs client_ca
+  bool cert_cn_as_username = false;  // default: false
+};
+
+struct ListenerConfig {
+  SourcePos pos;
+  std::string name;  // required, unique among listeners
+  // From `bind: HOST:PORT` (required). IPv6 hosts are written in brackets
+  // ("[::1]:1883") and stored without them. Port 0 asks the OS for a free port.
+  std::string host;
+  uint16_t port = 0;
+  SourcePos bind_pos;
+  std::optional<ListenerTlsConfig> tls;  // default: plain TCP
+  uint32_t max_connections = 1000;       // default: 1000
+};
+
+// ---------------------------------------------------------------- store
+enum class Durability {
+  kFsync,  // WAL, synchronous=FULL: an acked message survives power loss
+  kOs,     // WAL, synchronous=NORMAL: survives a process crash
+};
+enum class FullPolicy { kReject, kEvict };
+enum class ExpiryPolicy { kDeadLetter, kDrop };
+
+struct StoreConfig {
+  SourcePos pos;
+  // default: queue.db. Relative paths resolve against gateway.data_dir.
+  // Always absolute after loading.
+  std::filesystem::path path;
+  Durability durability = Durability::kFsync;  // default: fsync
+  uint32_t group_max_messages = 1000;          // default: 1000 messages per transaction
+  Duration group_window{5};                    // default: 5ms before a group is committed
+  uint64_t max_bytes = 1024ull * 1024 * 1024;  // default: 1GiB; 0 = no cap
+  uint64_t min_free_disk = 64ull * 1024 * 1024;  // default: 64MiB left free on the filesystem
+  FullPolicy on_full = FullPolicy::kReject;      // default: reject
+  ExpiryPolicy on_expiry = ExpiryPolicy::kDeadLetter;  // default: dead_letter
+};
+
+// ---------------------------------------------------------------- uplinks
+enum class UplinkType { kMqtt, kAwsIotCore, kAzureIotHub };
+enum class Compression { kGzip, kDeflate, kNone };
+enum class MqttVersion : uint8_t { kV311 = 4, kV5 = 5 };
+enum class Replay { kOldestFirst, kLiveFirst };
+
+std::string_view to_string(UplinkType type);       // "mqtt", "aws_iot_core", "azure_iot_hub"
+std::string_view to_string(Compression compression);  // "gzip", "deflate", "none"
+
+struct BatchConfig {
+  uint32_t max_messages = 1000;  // default: 1000
+  uint64_t max_bytes = 65536;    // default: 64KiB (uncompressed envelope bytes)
+  Duration linger{200};          // default: 200ms
+  bool fill_billing_unit = true;  // default: true (issue 5; used by cloud profiles)
+};
+
+// Client-side TLS of an uplink. Paths resolve against the config file's folder.
+// For aws_iot_core / azure_iot_hub the issue-5 keys `ca_file` and
+// `auth: {cert, key}` fill the same fields.
+struct UplinkTlsConfig {
+  bool enabled = false;  // on when `tls: true` or any file below is set
+  std::filesystem::path ca_file;  // default: system trust store
+  std::filesystem::path cert;     // client certificate (mutual TLS); needs key
+  std::filesystem::path key;
+};
+
+struct BackoffConfig {
+  Duration initial{1000};   // default: 1s
+  Duration max{60000};      // default: 60s
+  double multiplier = 2.0;  // default: 2.0; must be >= 1
+};
+
+struct UplinkConfig {
+  SourcePos pos;
+  std::string name;  // required, unique among uplinks
+  UplinkType type = UplinkType::kMqtt;  // default: mqtt
+  std::string host;                     // required
+  uint16_t port = 0;  // default: 8883 with TLS (and for the cloud types), 1883 without
+  std::string client_id;  // default: gateway.id (azure: device_id)
+  // Cloud topic template; placeholders {gateway_id}, {route}, {uplink}.
+  // default: "gw/{gateway_id}/{route}"
+  std::string topic = "gw/{gateway_id}/{route}";
+  SourcePos topic_pos;
+  BatchConfig batch;
+  Compression compression = Compression::kGzip;  // default: gzip
+  MqttVersion mqtt_version = MqttVersion::kV5;   // default: 5 (azure_iot_hub: 3.1.1, only)
+  std::string username;  // default: none
+  std::string password;  // default: none; never logged
+  UplinkTlsConfig tls;
+  Duration keepalive{30000};  // default: 30s
+  BackoffConfig backoff;
+  Replay replay = Replay::kOldestFirst;  // default: oldest_first
+  // Cloud-profile keys (issue 5).
+  std::string device_id;  // azure_iot_hub: required
+  std::string sas_key;    // azure_iot_hub: `auth: {sas_key}`; never logged
+  Duration sas_token_ttl{3600 * 1000};  // default: 1h (`auth: {token_ttl}`)
+  bool alpn = false;  // aws_iot_core on port 443: ALPN x-amzn-mqtt-ca; default false
+};
+
+// ---------------------------------------------------------------- routes
+// One value test, as written under a property key, `client_id:`, `qos:`, ...
+// A plain scalar means `equals`. Several operators in one map are ANDed, and
+// for repeatable user properties one single value must satisfy all of them.
+struct ValueCondition {
+  SourcePos pos;
+  std::optional<std::string> equals;  // `equals: v` or a plain scalar
+  std::vector<std::string> in;        // `in: [a, b]`; empty = not used
+  bool has_in = false;
+  std::optional<std::string> glob;   // `glob: "line-*"` ('*' any run, '?' one char)
+  std::optional<std::string> regex;  // `regex: "^E[0-9]{3}$"` (ECMAScript, searched)
+  std::optional<bool> exists;        // `exists: true|false`
+  std::optional<double> gt, gte, lt, lte;  // numeric comparisons
+
+  bool has_value_test() const {
+    return equals || has_in || glob || regex || gt || gte || lt || lte;
+  }
+};
+
+struct PropertyCondition {
+  SourcePos pos;  // of the key
+  std::string key;
+  ValueCondition test;
+};
+
+// `payload: {"$.a.b": {...}}`: a JSON field by path ($ then .name or [index]).
+struct PayloadCondition {
+  SourcePos pos;
+  std::string path;
+  ValueCondition test;
+};
+
+struct TopicFilterConfig {
+  SourcePos pos;
+  // As written: may contain captures `{name}` (one level, like '+').
+  std::string filter;
+};
+
+// One `match:` map: its keys are ANDed. An empty MatchConfig matches every
+// message. `all` / `any` / `not` nest further matches.
+struct MatchConfig {
+  SourcePos pos;
+  std::vector<TopicFilterConfig> topics;      // ORed; empty = any topic
+  std::vector<PropertyCondition> properties;  // ANDed, in written order
+  std::optional<ValueCondition> client_id;
+  std::optional<ValueCondition> username;     // anonymous clients have no username
+  std::optional<ValueCondition> cert_cn;
+  std::optional<ValueCondition> qos;             // compared as "0", "1", "2"
+  std::optional<ValueCondition> retain;          // compared as "true" / "false"
+  std::optional<ValueCondition> content_type;
+  std::optional<ValueCondition> payload_format;  // compared as "0" / "1"
+  std::vector<PayloadCondition> payload;
+  std::vector<MatchConfig> all;   // every one must match
+  std::vector<MatchConfig> any;   // at least one must match (when non-empty)
+  std::vector<MatchConfig> none;  // `not:` (a match or a list): none may match
+
+  bool empty() const {
+    return topics.empty() && properties.empty() && !client_id && !username && !cert_cn && !qos &&
+           !retain && !content_type && !payload_format && payload.empty() && all.empty() &&
+           any.empty() && none.empty();
+  }
+};
+
+struct UplinkRef {
+  SourcePos pos;
+  std::string name;  // names an uplink in Config::uplinks (checked at load)
+};
+
+struct TemplateConfig {
+  SourcePos pos;
+  std::string text;  // "alarms/{gateway_id}/{site}/{topic[3]}"
+};
+
+// Default priority: 5, the middle of 0-9, so that a route can be marked more
+// or less urgent than routes that don't say.
+inline constexpr int kDefaultPriority = 5;
+
+struct RouteConfig {
+  SourcePos pos;
+  std::string name;  // required, unique among routes
+  MatchConfig match;  // default: matches every message
+  std::vector<UplinkRef> to;  // `to: cloud` or `to: [a, b]`; no duplicates
+  bool drop = false;          // `drop: true`
+  int priority = kDefaultPriority;  // 0-9, higher first
+  std::chrono::seconds ttl{0};      // default: 0 = none (the MQTT expiry still applies)
+  std::optional<TemplateConfig> topic;      // cloud topic rewrite; default: keep
+  std::vector<std::pair<std::string, TemplateConfig>> set_properties;  // in written order
+  std::vector<std::string> remove_properties;
+  std::optional<TemplateConfig> republish;  // local topic template
+  bool continue_matching = false;           // `continue: true`
+};
+
+struct DefaultRouteConfig {
+  SourcePos pos;
+  bool drop = true;  // default: drop (nothing leaves the gateway unless a route says so)
+  std::vector<UplinkRef> to;
+  int priority = kDefaultPriority;
+  std::chrono::seconds ttl{0};
+};
+
+// ---------------------------------------------------------------- telemetry
+struct TelemetryConfig {
+  // `http: HOST:PORT` serves /metrics and /healthz; default: off.
+  std::optional<std::pair<std::string, uint16_t>> http;
+};
+
+// ---------------------------------------------------------------- root
+struct Config {
+  std::filesystem::path file;  // the file it came from, as given
+  GatewayConfig gateway;
+  std::vector<ListenerConfig> listeners;  // at least one
+  StoreConfig store;
+  std::vector<UplinkConfig> uplinks;  // default: none
+  std::vector<RouteConfig> routes;    // default: none; evaluated in order
+  DefaultRouteConfig default_route;
+  TelemetryConfig telemetry;
+
+  const UplinkConfig* find_uplink(std::string_view name) const;
+};
+
+struct LoadResult {
+  std::optional<Config> config;  // set only when diagnostics has no error
+  std::vector<Diagnostic> diagnostics;  // errors and warnings, in file order
+};
+
+// Reads and validates `path`. Relative paths inside resolve against the
+// file's folder. Never throws; a missing file is one diagnostic at FILE:0:0.
+LoadResult load_file(const std::string& path);
+
+// The same for text already in memory: `file_name` is used in diagnostics and
+// `base_dir` resolves relative paths (default: the current directory).
+LoadResult load_string(std::string_view yaml, const std::string& file_name,
+                       const std::filesystem::path& base_dir = {});
+
+// Parsing helpers, exposed for tests and for the rules and app modules.
+// "200ms", "5s", "1h30m", "7d" (integers, units ms s m h d, combinable).
+Result<Duration> parse_duration(std::string_view text);
+// "65536", "64KiB", "1 MiB", "2GiB" (integers; plain numbers are bytes).
+Result<uint64_t> parse_size(std::string_view text);
+// "127.0.0.1:1883", "[::1]:8883", "localhost:0" -> host (brackets removed), port.
+Result<std::pair<std::string, uint16_t>> parse_host_port(std::string_view text);
+
+}  // namespace gw::config

@@ -1,1 +1,0 @@
-// config module: sources arrive with its implementation.
