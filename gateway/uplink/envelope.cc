@@ -1,0 +1,277 @@
+#include "gateway/uplink/envelope.h"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <array>
+#include <nlohmann/json.hpp>
+
+namespace gw::uplink {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+constexpr std::string_view kB64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+std::string dump(const Json& j) {
+  // replace: a topic or property that is not UTF-8 must not throw; it gets
+  // U+FFFD. Device payloads that are not UTF-8 never reach here (base64).
+  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+bool starts_with_bom(std::string_view s) { return s.size() >= 3 && s.substr(0, 3) == "\xEF\xBB\xBF"; }
+
+size_t first_non_ws(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')) ++i;
+  return i;
+}
+
+int window_bits_for(Compression c) { return c == Compression::kGzip ? 16 + MAX_WBITS : -MAX_WBITS; }
+
+}  // namespace
+
+std::string_view to_string(Compression c) {
+  switch (c) {
+    case Compression::kGzip: return "gzip";
+    case Compression::kDeflate: return "deflate";
+    case Compression::kNone: return "none";
+  }
+  return "?";
+}
+
+Result<Compression> parse_compression(std::string_view name) {
+  if (name == "gzip") return Compression::kGzip;
+  if (name == "deflate") return Compression::kDeflate;
+  if (name == "none") return Compression::kNone;
+  return invalid_argument("unknown compression '" + std::string(name) + "' (expected gzip, deflate or none)");
+}
+
+std::string_view content_encoding(Compression c) {
+  switch (c) {
+    case Compression::kGzip: return "gzip";
+    case Compression::kDeflate: return "deflate";
+    case Compression::kNone: return "identity";
+  }
+  return "identity";
+}
+
+std::vector<UserProperty> BatchMetadata::as_properties() const {
+  return {
+      {"content-encoding", std::string(content_encoding(compression))},
+      {"gateway-id", gateway_id},
+      {"batch-seq", std::to_string(batch_seq)},
+      {"count", std::to_string(count)},
+  };
+}
+
+bool is_inline_json(std::string_view payload) {
+  if (payload.empty() || starts_with_bom(payload)) return false;
+  // accept() is iterative (no recursion on deep nesting) and rejects
+  // ill-formed UTF-8 inside strings, so what it accepts can be spliced into
+  // our line verbatim.
+  return Json::accept(payload);
+}
+
+std::string encode_line(const store::StoredRow& row) {
+  const Message& m = row.message;
+  const MessageProperties& p = m.properties;
+  Json j;
+  j["seq"] = row.seq;
+  j["topic"] = m.topic;
+  if (!row.cloud_topic.empty()) j["cloud_topic"] = row.cloud_topic;
+  j["ts"] = m.received_at_ms;
+  j["qos"] = m.qos;
+  if (m.retain) j["retain"] = true;
+  j["client_id"] = m.client_id;
+  if (!m.username.empty()) j["username"] = m.username;
+  j["route"] = row.route;
+  if (!p.user.empty()) {
+    Json props = Json::array();
+    for (const auto& [k, v] : p.user) props.push_back(Json::array({k, v}));
+    j["props"] = std::move(props);
+  }
+  if (p.content_type) j["content_type"] = *p.content_type;
+  if (p.payload_format) j["payload_format"] = *p.payload_format;
+  if (p.message_expiry_s) j["expiry_s"] = *p.message_expiry_s;
+  if (p.response_topic) j["response_topic"] = *p.response_topic;
+  if (p.correlation_data) j["correlation_data_b64"] = base64_encode(*p.correlation_data);
+
+  if (!is_inline_json(m.payload)) {
+    j["payload_b64"] = base64_encode(m.payload);
+    return dump(j);
+  }
+  // Splice the device's JSON text in as is (no re-serialisation: numbers,
+  // key order and escapes stay exactly as the device sent them). Raw CR/LF
+  // can only be whitespace between tokens in valid JSON, and would break
+  // the one-line-per-message framing, so they become spaces.
+  std::string line = dump(j);
+  line.pop_back();  // the closing '}'
+  line += ",\"payload\":";
+  const size_t at = line.size();
+  line += m.payload;
+  std::replace_if(
+      line.begin() + static_cast<std::ptrdiff_t>(at), line.end(), [](char c) { return c == '\n' || c == '\r'; },
+      ' ');
+  line += '}';
+  return line;
+}
+
+Result<std::string> compress(std::string_view data, Compression c, int level) {
+  if (c == Compression::kNone) return std::string(data);
+  z_stream zs{};
+  if (deflateInit2(&zs, level, Z_DEFLATED, window_bits_for(c), 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+    return internal_error("deflateInit2 failed");
+  }
+  std::string out(deflateBound(&zs, static_cast<uLong>(data.size())), '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  zs.avail_in = static_cast<uInt>(data.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  const int rc = deflate(&zs, Z_FINISH);
+  const size_t produced = zs.total_out;
+  deflateEnd(&zs);
+  if (rc != Z_STREAM_END) return internal_error("deflate failed: " + std::to_string(rc));
+  out.resize(produced);
+  return out;
+}
+
+Compression detect_compression(std::string_view bytes) {
+  if (bytes.size() >= 2 && static_cast<uint8_t>(bytes[0]) == 0x1f && static_cast<uint8_t>(bytes[1]) == 0x8b) {
+    return Compression::kGzip;
+  }
+  const size_t i = first_non_ws(bytes);
+  // Our raw deflate batches never start with '{': 0x7b would open a final
+  // fixed-Huffman block whose first code is not that of a '{' literal (the
+  // first byte would be 0xab). So a leading '{' means plain JSON lines.
+  if (i == bytes.size() || bytes[i] == '{') return Compression::kNone;
+  return Compression::kDeflate;
+}
+
+Result<std::string> decompress(std::string_view bytes, const DecodeOptions& options) {
+  const Compression c = detect_compression(bytes);
+  if (c == Compression::kNone) {
+    if (bytes.size() > options.max_output_bytes) return resource_exhausted("batch larger than the decode limit");
+    return std::string(bytes);
+  }
+  int wbits = window_bits_for(c);
+  // A zlib-wrapped stream (RFC 1950) is accepted too: some tools produce it
+  // when asked for "deflate".
+  if (c == Compression::kDeflate && bytes.size() >= 2) {
+    const auto b0 = static_cast<uint8_t>(bytes[0]);
+    const auto b1 = static_cast<uint8_t>(bytes[1]);
+    if ((b0 & 0x0f) == 8 && (b0 >> 4) <= 7 && ((b0 << 8) | b1) % 31 == 0) wbits = MAX_WBITS;
+  }
+  z_stream zs{};
+  if (inflateInit2(&zs, wbits) != Z_OK) return internal_error("inflateInit2 failed");
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data()));
+  zs.avail_in = static_cast<uInt>(bytes.size());
+  std::string out;
+  std::array<char, 16384> chunk{};
+  int rc = Z_OK;
+  while (rc != Z_STREAM_END) {
+    zs.next_out = reinterpret_cast<Bytef*>(chunk.data());
+    zs.avail_out = static_cast<uInt>(chunk.size());
+    rc = inflate(&zs, Z_NO_FLUSH);
+    const size_t got = chunk.size() - zs.avail_out;
+    if (rc != Z_OK && rc != Z_STREAM_END) {
+      inflateEnd(&zs);
+      return data_loss(std::string("corrupt ") + std::string(to_string(c)) + " stream" +
+                       (zs.msg ? std::string(": ") + zs.msg : std::string()));
+    }
+    if (out.size() + got > options.max_output_bytes) {
+      inflateEnd(&zs);
+      return resource_exhausted("batch decompresses to more than " + std::to_string(options.max_output_bytes) +
+                                " bytes");
+    }
+    out.append(chunk.data(), got);
+    if (rc == Z_OK && got == 0 && zs.avail_in == 0) {
+      inflateEnd(&zs);
+      return data_loss("truncated " + std::string(to_string(c)) + " stream");
+    }
+  }
+  const bool trailing = zs.avail_in != 0;
+  inflateEnd(&zs);
+  if (trailing) return data_loss("trailing bytes after the compressed stream");
+  return out;
+}
+
+Result<std::vector<std::string>> decode_batch(std::string_view bytes, const DecodeOptions& options) {
+  auto text = decompress(bytes, options);
+  if (!text) return text.status();
+  std::vector<std::string> lines;
+  std::string_view rest = *text;
+  size_t line_no = 0;
+  while (!rest.empty()) {
+    const size_t nl = rest.find('\n');
+    std::string_view line = rest.substr(0, nl);
+    rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
+    const size_t i = first_non_ws(line);
+    if (line[i] != '{' || !Json::accept(line)) {
+      return data_loss("line " + std::to_string(line_no) + " is not a JSON object");
+    }
+    lines.emplace_back(line);
+  }
+  return lines;
+}
+
+std::string base64_encode(std::string_view data) {
+  std::string out;
+  out.reserve((data.size() + 2) / 3 * 4);
+  size_t i = 0;
+  for (; i + 3 <= data.size(); i += 3) {
+    const uint32_t v = (static_cast<uint8_t>(data[i]) << 16) | (static_cast<uint8_t>(data[i + 1]) << 8) |
+                       static_cast<uint8_t>(data[i + 2]);
+    out += kB64[(v >> 18) & 63];
+    out += kB64[(v >> 12) & 63];
+    out += kB64[(v >> 6) & 63];
+    out += kB64[v & 63];
+  }
+  const size_t left = data.size() - i;
+  if (left == 1) {
+    const uint32_t v = static_cast<uint8_t>(data[i]) << 16;
+    out += kB64[(v >> 18) & 63];
+    out += kB64[(v >> 12) & 63];
+    out += "==";
+  } else if (left == 2) {
+    const uint32_t v = (static_cast<uint8_t>(data[i]) << 16) | (static_cast<uint8_t>(data[i + 1]) << 8);
+    out += kB64[(v >> 18) & 63];
+    out += kB64[(v >> 12) & 63];
+    out += kB64[(v >> 6) & 63];
+    out += '=';
+  }
+  return out;
+}
+
+Result<std::string> base64_decode(std::string_view text) {
+  if (text.size() % 4 != 0) return invalid_argument("base64 length is not a multiple of 4");
+  std::string out;
+  out.reserve(text.size() / 4 * 3);
+  for (size_t i = 0; i < text.size(); i += 4) {
+    uint32_t v = 0;
+    int pad = 0;
+    for (size_t k = 0; k < 4; ++k) {
+      const char ch = text[i + k];
+      uint32_t d = 0;
+      if (ch == '=') {
+        if (i + 4 != text.size() || k < 2) return invalid_argument("misplaced base64 padding");
+        ++pad;
+      } else {
+        if (pad > 0) return invalid_argument("misplaced base64 padding");
+        const size_t pos = kB64.find(ch);
+        if (pos == std::string_view::npos) return invalid_argument("invalid base64 character");
+        d = static_cast<uint32_t>(pos);
+      }
+      v = (v << 6) | d;
+    }
+    out += static_cast<char>((v >> 16) & 0xff);
+    if (pad < 2) out += static_cast<char>((v >> 8) & 0xff);
+    if (pad < 1) out += static_cast<char>(v & 0xff);
+  }
+  return out;
+}
+
+}  // namespace gw::uplink

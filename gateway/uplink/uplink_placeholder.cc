@@ -1,1 +1,0 @@
-// uplink module: sources arrive with its implementation.
