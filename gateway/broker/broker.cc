@@ -1,0 +1,420 @@
+#include "gateway/broker/broker.h"
+
+#include <pthread.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <asio/executor_work_guard.hpp>
+#include <asio/io_context.hpp>
+#include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <unordered_map>
+
+#include "gateway/broker/connection.h"
+#include "gateway/broker/listener.h"
+#include "gateway/broker/subscriptions.h"
+#include "gateway/mqtt/topic.h"
+
+namespace gw::broker {
+
+namespace {
+
+// What outlives the broker: sink completions may arrive from any thread after
+// stop() or after the broker is gone. They post through this gate, which is
+// closed (under the mutex) before the io_context stops or is destroyed.
+struct Gate {
+  std::mutex mu;
+  asio::io_context* io = nullptr;  // null once closed
+  std::atomic<uint64_t> qos0_refused{0};
+
+  template <typename F>
+  void post(F&& f) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (io != nullptr) asio::post(*io, std::forward<F>(f));
+  }
+};
+
+// One session per client id (MQTT 5.0 §4.1). Subscriptions live in the
+// SubscriptionStore under the client id; this is the rest of its state.
+struct Session {
+  uint64_t connection_id = 0;  // 0 while offline
+  uint32_t expiry_s = 0;       // UINT32_MAX: never
+  std::chrono::steady_clock::time_point offline_since;
+};
+
+}  // namespace
+
+class Broker::Impl final : public ConnectionHost {
+ public:
+  Impl(BrokerOptions options, IngressSink& sink, const Clock& clock)
+      : options_(std::move(options)), sink_(sink), clock_(clock), gate_(std::make_shared<Gate>()), sweep_timer_(io_) {}
+
+  ~Impl() override { stop(); }
+
+  Status start() {
+    if (started_) return internal_error("broker already started");
+    for (const ListenerOptions& lo : options_.listeners) {
+      auto l = Listener::bind(io_, lo, [this](asio::ip::tcp::socket s, const std::string& name) {
+        accept(std::move(s), name);
+      });
+      if (!l.is_ok()) {
+        listeners_.clear();
+        return l.status();
+      }
+      spdlog::info("broker: listener '{}' on {}:{}", lo.name, lo.host, l.value()->port());
+      listeners_.push_back(std::move(l).value());
+    }
+    started_ = true;
+    {
+      std::lock_guard<std::mutex> lock(gate_->mu);
+      gate_->io = &io_;
+    }
+    for (auto& l : listeners_) l->start();
+    arm_sweep();
+    work_.emplace(io_.get_executor());
+    thread_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "gw-broker");
+      io_.run();
+    });
+    return Status::ok();
+  }
+
+  uint16_t bound_port(std::string_view name) const {
+    for (const auto& l : listeners_) {
+      if (l->name() == name) return l->port();
+    }
+    return 0;
+  }
+
+  void publish_local(Message msg) {
+    gate_->post([this, msg = std::move(msg)]() { route(msg, nullptr); });
+  }
+
+  void stop() {
+    {
+      std::lock_guard<std::mutex> lock(gate_->mu);
+      if (gate_->io == nullptr) return;
+      gate_->io = nullptr;  // no more completions from now on
+    }
+    asio::post(io_, [this] {
+      for (auto& l : listeners_) l->stop();
+      sweep_timer_.cancel();
+      for (auto& [name, t] : will_timers_) t->cancel();
+      // Copy: closing erases from clients_.
+      std::vector<std::shared_ptr<Client>> all;
+      for (auto& [id, c] : clients_) all.push_back(c);
+      for (auto& c : all) {
+        c->connection().shutdown();
+        c->flush();
+      }
+    });
+    // Every socket closes once its last bytes are written (or after the
+    // linger); then run() runs out of work and returns.
+    work_.reset();
+    if (thread_.joinable()) thread_.join();
+    clients_.clear();
+  }
+
+  BrokerStats stats() const {
+    BrokerStats s;
+    s.connections_current = totals_.connections_current.load();
+    s.connections_total = totals_.connections_total.load();
+    for (int q = 0; q < 3; ++q) s.messages_in[q] = totals_.messages_in[q].load();
+    s.messages_out = totals_.messages_out.load();
+    s.bytes_in = totals_.bytes_in.load();
+    s.bytes_out = totals_.bytes_out.load();
+    s.ingest_refused = totals_.ingest_refused.load() + gate_->qos0_refused.load();
+    s.dropped_outbound = totals_.dropped_outbound.load();
+    s.protocol_errors = totals_.protocol_errors.load();
+    s.retained_messages = totals_.retained_messages.load();
+    s.subscriptions = totals_.subscriptions.load();
+    return s;
+  }
+
+  // ConnectionHost:
+  ConnectDecision on_connect(Connection& conn, const mqtt::Connect& connect) override;
+  void ingest(Connection& conn, Message msg, uint64_t token) override;
+  void route(const Message& msg, const Connection* from) override;
+  bool subscribe(Connection& conn, const std::string& full_filter, const SubscriptionOptions& options) override;
+  void send_retained(Connection& conn, const std::string& full_filter, const SubscriptionOptions& options,
+                     bool is_new) override;
+  bool unsubscribe(Connection& conn, const std::string& full_filter) override;
+  void on_disconnect(Connection& conn, std::optional<WillMessage> will, uint32_t session_expiry_s) override;
+
+ private:
+  void accept(asio::ip::tcp::socket socket, const std::string& listener);
+  Client* live_client(uint64_t connection_id);
+  void complete(uint64_t connection_id, uint64_t token, const Status& status);
+  void publish_will(Message msg);
+  void end_session(const std::string& client_id);
+  void arm_sweep();
+
+  const BrokerOptions options_;
+  IngressSink& sink_;
+  const Clock& clock_;
+  std::shared_ptr<Gate> gate_;  // shared with sink completions that may outlive us
+
+  asio::io_context io_;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
+  std::thread thread_;
+  bool started_ = false;
+  std::vector<std::unique_ptr<Listener>> listeners_;
+  AtomicCounters totals_;
+
+  // io thread only from here.
+  uint64_t next_connection_id_ = 1;
+  std::unordered_map<uint64_t, std::shared_ptr<Client>> clients_;
+  std::unordered_map<std::string, Session> sessions_;
+  SubscriptionStore subscriptions_;
+  std::map<std::string, Message, std::less<>> retained_;
+  std::map<std::string, std::unique_ptr<asio::steady_timer>, std::less<>> will_timers_;
+  asio::steady_timer sweep_timer_;
+  std::vector<SubscriptionMatch> matches_;  // reused by route()
+};
+
+void Broker::Impl::accept(asio::ip::tcp::socket socket, const std::string& listener) {
+  ConnectionOptions co;
+  co.listener = listener;
+  co.max_packet_size = options_.max_packet_size;
+  co.max_keepalive = options_.max_keepalive;
+  co.connect_timeout = options_.connect_timeout;
+  co.max_inflight = options_.max_inflight;
+  co.max_queued_messages = options_.max_queued_messages;
+  co.receive_maximum = options_.receive_maximum;
+  co.topic_alias_maximum = options_.topic_alias_maximum;
+  const uint64_t id = next_connection_id_++;
+  auto client = std::make_shared<Client>(io_, std::make_unique<TcpTransport>(std::move(socket)), id, std::move(co),
+                                         *this, clock_, totals_, [this](uint64_t closed_id) {
+                                           if (clients_.erase(closed_id) > 0) --totals_.connections_current;
+                                         });
+  clients_.emplace(id, client);
+  ++totals_.connections_current;
+  ++totals_.connections_total;
+  client->start();
+}
+
+Client* Broker::Impl::live_client(uint64_t connection_id) {
+  auto it = clients_.find(connection_id);
+  return it == clients_.end() ? nullptr : it->second.get();
+}
+
+ConnectDecision Broker::Impl::on_connect(Connection& conn, const mqtt::Connect& connect) {
+  ConnectDecision d;
+  const std::string& cid = conn.client_id();
+  auto it = sessions_.find(cid);
+  if (it != sessions_.end() && it->second.connection_id != 0 && it->second.connection_id != conn.id()) {
+    // §3.1.4-3: take over. The old connection's close may end its session
+    // (expiry 0), so look the session up again afterwards.
+    if (Client* old = live_client(it->second.connection_id)) {
+      old->connection().take_over();
+      old->flush();
+    }
+    it = sessions_.find(cid);
+  }
+  if (auto t = will_timers_.find(cid); t != will_timers_.end()) {
+    // §3.1.3.2.2: reconnecting before the will delay ends cancels the will.
+    t->second->cancel();
+    will_timers_.erase(t);
+  }
+  if (connect.clean_start && it != sessions_.end()) {
+    end_session(cid);
+    it = sessions_.end();
+  }
+  d.session_present = it != sessions_.end();
+  Session& s = sessions_[cid];
+  s.connection_id = conn.id();
+  spdlog::debug("broker: client '{}' connected (v{}, session present {})", cid, static_cast<int>(conn.version()),
+                d.session_present);
+  return d;
+}
+
+void Broker::Impl::end_session(const std::string& client_id) {
+  subscriptions_.remove_client(client_id);
+  totals_.subscriptions = subscriptions_.size();
+  sessions_.erase(client_id);
+}
+
+void Broker::Impl::on_disconnect(Connection& conn, std::optional<WillMessage> will, uint32_t session_expiry_s) {
+  const std::string& cid = conn.client_id();
+  auto it = sessions_.find(cid);
+  const bool owns_session = it != sessions_.end() && it->second.connection_id == conn.id();
+  if (owns_session) {
+    if (session_expiry_s == 0) {
+      end_session(cid);
+    } else {
+      it->second.connection_id = 0;
+      it->second.expiry_s = session_expiry_s;
+      it->second.offline_since = clock_.now();
+    }
+  }
+  if (!will) return;
+  // §3.1.3.2.2: the will waits min(will delay, session expiry); a reconnect
+  // within that time cancels it (see on_connect).
+  const uint32_t delay = std::min(will->delay_s, session_expiry_s);
+  if (delay == 0 || !owns_session) {
+    publish_will(std::move(will->message));
+    return;
+  }
+  auto timer = std::make_unique<asio::steady_timer>(io_, std::chrono::seconds(delay));
+  timer->async_wait([this, cid = std::string(cid), msg = std::move(will->message)](const std::error_code& ec) mutable {
+    if (ec) return;
+    will_timers_.erase(cid);
+    publish_will(std::move(msg));
+  });
+  will_timers_[cid] = std::move(timer);
+}
+
+void Broker::Impl::publish_will(Message msg) {
+  msg.received_at_ms = clock_.wall_ms();
+  route(msg, nullptr);
+  // The will goes to the rules like any message the device published; nobody
+  // is left to acknowledge it, so its completion only counts.
+  sink_.on_publish(msg, [gate = gate_](const Status& st) {
+    if (!st.is_ok()) ++gate->qos0_refused;
+  });
+}
+
+void Broker::Impl::ingest(Connection& conn, Message msg, uint64_t token) {
+  if (token == 0) {
+    sink_.on_publish(msg, [gate = gate_](const Status& st) {
+      if (!st.is_ok()) ++gate->qos0_refused;
+    });
+    return;
+  }
+  sink_.on_publish(msg, [gate = gate_, this, id = conn.id(), token](const Status& st) {
+    // Any thread: hop to the io thread; the gate drops it once stopped.
+    gate->post([this, id, token, st] { complete(id, token, st); });
+  });
+}
+
+void Broker::Impl::complete(uint64_t connection_id, uint64_t token, const Status& status) {
+  Client* c = live_client(connection_id);
+  if (c == nullptr) return;  // closed meanwhile; the device will retransmit
+  c->connection().on_ingest_done(token, status);
+  c->flush();
+}
+
+void Broker::Impl::route(const Message& msg, const Connection* from) {
+  if (msg.retain) {
+    // §3.3.1.3: a retained PUBLISH replaces the topic's retained message; an
+    // empty payload removes it.
+    if (msg.payload.empty()) {
+      retained_.erase(msg.topic);
+    } else if (retained_.size() < options_.max_retained_messages || retained_.count(msg.topic) > 0) {
+      retained_[msg.topic] = msg;
+    }
+    totals_.retained_messages = retained_.size();
+  }
+  matches_.clear();
+  subscriptions_.match(msg.topic, matches_);
+  if (matches_.empty()) return;
+  // §3.3.4: one delivery per session, at the highest granted QoS, with every
+  // matching subscription identifier.
+  struct Target {
+    uint8_t qos = 0;
+    bool retain_as_published = false;
+    std::vector<uint32_t> ids;
+  };
+  std::map<std::string, Target, std::less<>> targets;
+  for (const SubscriptionMatch& m : matches_) {
+    if (m.options->no_local && from != nullptr && m.client_id == from->client_id()) continue;
+    Target& t = targets[std::string(m.client_id)];
+    t.qos = std::max(t.qos, m.options->qos);
+    t.retain_as_published = t.retain_as_published || m.options->retain_as_published;
+    if (m.options->subscription_id) t.ids.push_back(*m.options->subscription_id);
+  }
+  std::vector<Client*> touched;
+  for (const auto& [cid, t] : targets) {
+    auto s = sessions_.find(cid);
+    if (s == sessions_.end() || s->second.connection_id == 0) {
+      // TODO(broker): queue QoS 1/2 for offline persistent sessions (issue 3).
+      continue;
+    }
+    Client* c = live_client(s->second.connection_id);
+    if (c == nullptr) continue;
+    c->connection().deliver(msg, std::min(msg.qos, t.qos), t.retain_as_published && msg.retain, t.ids);
+    if (&c->connection() != from) touched.push_back(c);
+  }
+  // The publisher's own client is flushed by its read handler.
+  for (Client* c : touched) c->flush();
+}
+
+bool Broker::Impl::subscribe(Connection& conn, const std::string& full_filter, const SubscriptionOptions& options) {
+  const bool is_new = subscriptions_.subscribe(conn.client_id(), full_filter, options);
+  totals_.subscriptions = subscriptions_.size();
+  return is_new;
+}
+
+void Broker::Impl::send_retained(Connection& conn, const std::string& full_filter, const SubscriptionOptions& options,
+                                 bool is_new) {
+  const std::optional<ParsedFilter> parsed = parse_shared_filter(full_filter);
+  // §3.8.4: no retained messages for shared subscriptions; retain handling
+  // 1 sends only for a new subscription, 2 never.
+  if (!parsed || !parsed->group.empty()) return;
+  if (options.retain_handling == 2 || (options.retain_handling == 1 && !is_new)) return;
+  std::vector<uint32_t> ids;
+  if (options.subscription_id) ids.push_back(*options.subscription_id);
+  // TODO(broker): a trie over retained topics when there are many (issue 3).
+  for (const auto& [topic, m] : retained_) {
+    if (mqtt::topic_matches(parsed->filter, topic)) {
+      conn.deliver(m, std::min(m.qos, options.qos), true, ids);
+    }
+  }
+}
+
+bool Broker::Impl::unsubscribe(Connection& conn, const std::string& full_filter) {
+  const bool existed = subscriptions_.unsubscribe(conn.client_id(), full_filter);
+  totals_.subscriptions = subscriptions_.size();
+  return existed;
+}
+
+void Broker::Impl::arm_sweep() {
+  // Ends offline sessions whose expiry interval has passed (§3.1.2.11.2).
+  sweep_timer_.expires_after(std::chrono::seconds(1));
+  sweep_timer_.async_wait([this](const std::error_code& ec) {
+    if (ec) return;
+    const auto now = clock_.now();
+    std::vector<std::string> expired;
+    for (const auto& [cid, s] : sessions_) {
+      if (s.connection_id == 0 && s.expiry_s != UINT32_MAX &&
+          now - s.offline_since >= std::chrono::seconds(s.expiry_s)) {
+        expired.push_back(cid);
+      }
+    }
+    for (const auto& cid : expired) end_session(cid);
+    arm_sweep();
+  });
+}
+
+// ---- Broker --------------------------------------------------------------------
+
+Result<std::unique_ptr<Broker>> Broker::create(BrokerOptions options, IngressSink& sink, const Clock& clock) {
+  if (options.listeners.empty()) return invalid_argument("broker: no listener configured");
+  std::set<std::string> names;
+  for (const ListenerOptions& l : options.listeners) {
+    if (l.name.empty()) return invalid_argument("broker: a listener has no name");
+    if (!names.insert(l.name).second) return invalid_argument("broker: listener name '" + l.name + "' is used twice");
+    std::error_code ec;
+    asio::ip::make_address(l.host, ec);
+    if (ec) return invalid_argument("broker: listener '" + l.name + "': host '" + l.host + "' is not an IP address");
+  }
+  if (options.max_packet_size < 16) return invalid_argument("broker: max_packet_size is too small");
+  if (options.max_inflight == 0 || options.receive_maximum == 0) {
+    return invalid_argument("broker: max_inflight and receive_maximum must be at least 1");
+  }
+  return std::unique_ptr<Broker>(new Broker(std::make_unique<Impl>(std::move(options), sink, clock)));
+}
+
+Broker::Broker(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Broker::~Broker() { stop(); }
+Status Broker::start() { return impl_->start(); }
+uint16_t Broker::bound_port(std::string_view listener) const { return impl_->bound_port(listener); }
+void Broker::publish_local(Message msg) { impl_->publish_local(std::move(msg)); }
+void Broker::stop() { impl_->stop(); }
+BrokerStats Broker::stats() const { return impl_->stats(); }
+
+}  // namespace gw::broker

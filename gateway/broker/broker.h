@@ -1,0 +1,104 @@
+// Broker: the embedded MQTT 3.1.1 / 5.0 server devices publish to. It owns
+// the listeners, every client connection, the subscriptions and the retained
+// messages, and hands each application message to an IngressSink (the app's
+// rules + store). Local subscribers receive messages as from any broker.
+//
+// Threads: one asio io_context thread, named "gw-broker", owns all sockets
+// and protocol state (connection.h). The public methods below are callable
+// from any thread unless noted. The sink is called on the io thread; its
+// `done` may be called from any thread and is posted back to the io thread
+// (a connection that closed meanwhile is tolerated, and so is a broker that
+// was stopped or destroyed: the completion is then dropped).
+//
+// Owned by the app; not copyable. The sink and the clock are borrowed and
+// must outlive the broker.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gateway/broker/ingress_sink.h"
+#include "gateway/core/clock.h"
+#include "gateway/core/message.h"
+#include "gateway/core/status.h"
+
+namespace gw::broker {
+
+struct ListenerOptions {
+  std::string name;                // for logs and bound_port()
+  std::string host = "127.0.0.1";  // IPv4 or IPv6 literal
+  uint16_t port = 1883;            // 0: any free port (read it with bound_port())
+  // TODO(broker): tls {cert, key, client_ca, require_client_cert,
+  // cert_cn_as_username} and max_connections (issue 3).
+};
+
+struct BrokerOptions {
+  std::vector<ListenerOptions> listeners;
+  size_t max_packet_size = 256 * 1024;        // inbound, bytes, whole packet (0x95 above)
+  std::chrono::seconds max_keepalive{60};     // clients asking more (or 0) are held to it
+  std::chrono::seconds connect_timeout{10};   // socket open → CONNECT received
+  size_t max_inflight = 20;                   // per connection, outbound QoS 1/2 unacked
+  size_t max_queued_messages = 1000;          // per connection, outbound beyond the window
+  uint16_t receive_maximum = 64;              // per connection, inbound QoS 1/2 awaiting the sink
+  uint16_t topic_alias_maximum = 32;          // per connection, inbound topic aliases (v5)
+  size_t max_retained_messages = 10000;       // new topics beyond it are not retained
+};
+
+// Counters since start(); a snapshot, safe to read from any thread.
+struct BrokerStats {
+  uint64_t connections_current = 0;
+  uint64_t connections_total = 0;   // accepted sockets
+  uint64_t messages_in[3] = {0, 0, 0};  // inbound PUBLISH by QoS
+  uint64_t messages_out = 0;        // PUBLISH sent to subscribers
+  uint64_t bytes_in = 0;
+  uint64_t bytes_out = 0;
+  uint64_t ingest_refused = 0;      // the sink answered an error (no positive ack)
+  uint64_t dropped_outbound = 0;    // subscriber queue full / too large for the client
+  uint64_t protocol_errors = 0;     // connections closed for malformed or illegal packets
+  uint64_t retained_messages = 0;   // current
+  uint64_t subscriptions = 0;       // current, over all sessions
+};
+
+class Broker {
+ public:
+  // Validates the options (at least one listener, unique names, parseable
+  // hosts). Binds nothing yet. Errors: kInvalidArgument naming the problem.
+  static Result<std::unique_ptr<Broker>> create(BrokerOptions options, IngressSink& sink, const Clock& clock);
+  ~Broker();  // stop()
+  Broker(const Broker&) = delete;
+  Broker& operator=(const Broker&) = delete;
+
+  // Binds every listener (port 0 = any free port) and starts the io thread.
+  // Errors (nothing is left running): kUnavailable "listener 'local'
+  // 127.0.0.1:1883: Address already in use". Call once; blocks until bound.
+  Status start();
+
+  // The port a listener is bound to after start(); 0 for an unknown name or
+  // before start().
+  uint16_t bound_port(std::string_view listener) const;
+
+  // Delivers `msg` to local subscribers (republish, cloud-to-device
+  // downlink), as if published with msg.qos and msg.retain (retain stores or,
+  // with an empty payload, clears the retained message). Does not go to the
+  // sink. Thread-safe, never blocks; dropped when not running.
+  void publish_local(Message msg);
+
+  // Stops accepting, sends v5 clients DISCONNECT 0x8B, closes every
+  // connection and joins the io thread. Pending sink completions are dropped
+  // (their messages were not acknowledged). Idempotent; blocks.
+  void stop();
+
+  BrokerStats stats() const;
+
+ private:
+  class Impl;
+  explicit Broker(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace gw::broker

@@ -1,1 +1,0 @@
-// broker module: sources arrive with its implementation.

@@ -1,0 +1,273 @@
+// Connection: the MQTT 3.1.1 / 5.0 protocol state machine of one client, with
+// no I/O (sans-IO, like async_mqtt's protocol/connection.hpp). Bytes and timer
+// ticks go in; bytes to send, a close request and calls on a ConnectionHost
+// (the broker: sessions, subscriptions, routing, the ingress sink) come out.
+// The listener's socket code drives it; unit tests drive it with byte strings.
+//
+// Owned by the driver (one per network connection). Broker io thread only;
+// not thread-safe. The host is borrowed and must outlive the connection.
+//
+// Flows (MQTT 5.0 section numbers; 3.1.1 is the same unless noted):
+//  - CONNECT (§3.1) must be the first packet, within connect_timeout. A wrong
+//    protocol level gets a CONNACK "unacceptable protocol version" in the
+//    3.1.1 form (every client version can read it), a wrong protocol name is
+//    closed without answer (§3.1.2.1). An empty client id gets one assigned
+//    (v5: Assigned Client Identifier), except 3.1.1 with Clean Session 0,
+//    which is rejected with return code 2 (3.1.1 §3.1.3.1).
+//  - Inbound PUBLISH QoS 0/1/2 goes to the host twice: route() for local
+//    subscribers (at once) and ingest() for the sink. QoS 1 PUBACK / QoS 2
+//    PUBREC is sent only after on_ingest_done(token, OK), and in the order
+//    the PUBLISHes arrived (§4.6). On error: v5 ack with the reason from
+//    reason_for_status() (the one Status→ReasonCode mapping, STYLE §5); v3.1.1
+//    sends no ack, so the device retransmits.
+//  - Inbound QoS 1/2 awaiting the sink is bounded by receive_maximum: v5 is
+//    told in CONNACK and a client exceeding it is disconnected with 0x93;
+//    wants_read() turns false at the bound so the driver stops reading the
+//    socket (backpressure for 3.1.1 and for a slow sink).
+//  - Outbound deliver(): QoS 0 is written at once; QoS 1/2 gets a packet id
+//    and waits in the inflight window (min(max_inflight, client Receive
+//    Maximum)), then in a bounded queue; PUBACK / PUBREC-PUBREL-PUBCOMP free
+//    the slot.
+//  - Keep alive (§3.1.2.10): no packet for 1.5 × keep alive closes (v5:
+//    DISCONNECT 0x8D). A keep alive above max_keepalive (or 0) is replaced by
+//    max_keepalive: v5 is told via Server Keep Alive, 3.1.1 is held to it.
+//  - A malformed packet closes (v5: DISCONNECT with the decoder's reason,
+//    0x81 malformed, 0x82 protocol error, 0x95 too large, ... first).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "gateway/broker/subscriptions.h"
+#include "gateway/core/clock.h"
+#include "gateway/core/message.h"
+#include "gateway/core/status.h"
+#include "gateway/mqtt/packet.h"
+#include "gateway/mqtt/reason_code.h"
+
+namespace gw::broker {
+
+class Connection;
+
+// Status from the ingress sink → the reason code of a v5 PUBACK / PUBREC.
+// kOk → 0x00; kResourceExhausted → 0x97 Quota exceeded; every other code
+// (kUnavailable included: the store is down, a refusal, not an ack) → 0x80
+// Unspecified error. The sink's message goes in the reason string when the
+// client allows problem information. The only place Status meets ReasonCode
+// (STYLE §5).
+mqtt::ReasonCode reason_for_status(const Status& status);
+
+struct ConnectionOptions {
+  std::string listener;                        // name, for logs
+  size_t max_packet_size = 256 * 1024;         // inbound, fixed header included (§3.1.2.11.4)
+  std::chrono::seconds max_keepalive{60};      // also used when a client asks for 0
+  std::chrono::seconds connect_timeout{10};    // socket open → CONNECT
+  size_t max_inflight = 20;                    // outbound QoS 1/2 awaiting ack
+  size_t max_queued_messages = 1000;           // outbound waiting for an inflight slot
+  uint16_t receive_maximum = 64;               // inbound QoS 1/2 awaiting the sink (v5 CONNACK)
+  uint16_t topic_alias_maximum = 32;           // inbound topic aliases (v5 CONNACK)
+};
+
+// Per-connection counters, read by the broker to sum its stats.
+struct ConnectionCounters {
+  uint64_t messages_in[3] = {0, 0, 0};  // by QoS
+  uint64_t messages_out = 0;
+  uint64_t bytes_in = 0;
+  uint64_t bytes_out = 0;
+  uint64_t ingest_refused = 0;    // sink said no
+  uint64_t dropped_outbound = 0;  // queue full or too large for the client
+  uint64_t protocol_errors = 0;   // closed for a malformed or illegal packet
+};
+
+// What the broker answers to a CONNECT (auth, sessions). Later: auth result
+// (0x86 / 0x87), server reference.
+struct ConnectDecision {
+  mqtt::ReasonCode reason_code = mqtt::ReasonCode::kSuccess;
+  bool session_present = false;
+};
+
+// A will to publish when the connection ends without DISCONNECT 0x00.
+struct WillMessage {
+  Message message;
+  uint32_t delay_s = 0;  // v5 Will Delay Interval (§3.1.3.2.2)
+};
+
+// The broker side of a connection. Called synchronously from inside
+// Connection methods, on the io thread. Implementations may call back into
+// the same connection's deliver() (e.g. a client subscribed to its own topic).
+class ConnectionHost {
+ public:
+  virtual ~ConnectionHost() = default;
+  // A CONNECT was well formed; `conn.client_id()` is final (assigned if it
+  // was empty). Take over an existing connection with that id, open or resume
+  // the session. A non-success reason rejects the connection.
+  virtual ConnectDecision on_connect(Connection& conn, const mqtt::Connect& connect) = 0;
+  // An application message for the sink. `token` identifies it in
+  // on_ingest_done(); 0 for QoS 0 (nothing to acknowledge).
+  virtual void ingest(Connection& conn, Message msg, uint64_t token) = 0;
+  // Deliver to local subscribers. `from` is null for broker-originated
+  // messages (publish_local, wills). Also stores/clears retained when
+  // msg.retain is set.
+  virtual void route(const Message& msg, const Connection* from) = 0;
+  // Adds/replaces one subscription of this session; returns true when new.
+  // `full_filter` is valid (shared ones included).
+  virtual bool subscribe(Connection& conn, const std::string& full_filter, const SubscriptionOptions& options) = 0;
+  // Called after SUBACK: send the retained messages for one new subscription
+  // (per retain handling) through conn.deliver(..., retained = true).
+  virtual void send_retained(Connection& conn, const std::string& full_filter, const SubscriptionOptions& options,
+                             bool is_new) = 0;
+  virtual bool unsubscribe(Connection& conn, const std::string& full_filter) = 0;
+  // The connection ended (close requested or transport gone), once. `will` is
+  // set when the will must be published. The session then lives on or ends
+  // per its expiry interval.
+  virtual void on_disconnect(Connection& conn, std::optional<WillMessage> will, uint32_t session_expiry_s) = 0;
+};
+
+class Connection {
+ public:
+  enum class State : uint8_t { kAwaitConnect, kConnected, kClosed };
+
+  // `id` is unique in the broker (tokens for posted completions use it).
+  Connection(uint64_t id, ConnectionOptions options, ConnectionHost& host, const Clock& clock);
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // ---- Inputs ----------------------------------------------------------------
+  // Bytes read from the socket, in order. Processes every whole packet.
+  void on_bytes(std::string_view bytes);
+  // Timers: call at or after next_deadline() (extra calls are harmless).
+  void on_tick(std::chrono::steady_clock::time_point now);
+  // The sink's answer for ingest(token). Unknown tokens (the connection was
+  // reset meanwhile) are ignored.
+  void on_ingest_done(uint64_t token, const Status& status);
+  // Outbound application message for this client: `qos` is already
+  // min(publish, subscription). `retain` is the RETAIN flag to send;
+  // `subscription_ids` go out as v5 Subscription Identifiers. Queued or
+  // dropped (counted) when the window is full. Ignored unless connected.
+  void deliver(const Message& msg, uint8_t qos, bool retain, const std::vector<uint32_t>& subscription_ids);
+  // Another connection took this client id (v5: DISCONNECT 0x8E), or the
+  // server shuts down (0x8B): send the DISCONNECT and close.
+  void take_over();
+  void shutdown();
+  // The socket is gone (EOF, error) or was closed after close_requested().
+  // Publishes the will if due and tells the host. Idempotent.
+  void on_transport_closed();
+
+  // ---- Outputs ---------------------------------------------------------------
+  // Bytes to write, in order; the driver moves them out and writes them.
+  std::string take_output();
+  bool has_output() const { return !output_.empty(); }
+  // True once the connection wants the socket closed (after writing output).
+  bool close_requested() const { return state_ == State::kClosed; }
+  // False while the inbound window is full: stop reading until it is true.
+  bool wants_read() const;
+  // When on_tick() has something to do next (connect or keep-alive timeout).
+  std::chrono::steady_clock::time_point next_deadline() const;
+
+  // ---- Identity --------------------------------------------------------------
+  uint64_t id() const { return id_; }
+  State state() const { return state_; }
+  const std::string& client_id() const { return client_id_; }
+  const std::string& username() const { return username_; }
+  mqtt::ProtocolVersion version() const { return version_; }
+  const ConnectionOptions& options() const { return options_; }
+  const ConnectionCounters& counters() const { return counters_; }
+  size_t inflight_out() const { return inflight_.size(); }
+  size_t queued_out() const { return queue_.size(); }
+  size_t pending_in() const { return pending_.size(); }
+  // The reason the connection closed (for logs); empty while open.
+  const std::string& close_reason() const { return close_reason_; }
+
+ private:
+  // One inbound QoS 1/2 PUBLISH awaiting the sink; answered in arrival order.
+  struct PendingAck {
+    uint64_t token = 0;
+    uint16_t packet_id = 0;
+    uint8_t qos = 0;
+    std::optional<Status> result;
+  };
+  // One outbound QoS 1/2 PUBLISH awaiting PUBACK or PUBREC/PUBCOMP.
+  struct Inflight {
+    uint8_t qos = 0;
+    bool released = false;  // QoS 2: PUBREL sent, awaiting PUBCOMP
+  };
+  struct Queued {
+    Message msg;
+    uint8_t qos = 0;
+    bool retain = false;
+    std::vector<uint32_t> subscription_ids;
+  };
+
+  void handle_frame(std::string_view frame);
+  void handle_connect(mqtt::Connect&& c);
+  void handle_publish(mqtt::Publish&& p);
+  void handle_puback(const mqtt::Puback& p);
+  void handle_pubrec(const mqtt::Pubrec& p);
+  void handle_pubrel(const mqtt::Pubrel& p);
+  void handle_pubcomp(const mqtt::Pubcomp& p);
+  void handle_subscribe(mqtt::Subscribe&& s);
+  void handle_unsubscribe(mqtt::Unsubscribe&& u);
+  void handle_disconnect(const mqtt::Disconnect& d);
+  void flush_acks();
+  void send_publish(const Message& msg, uint8_t qos, bool retain, const std::vector<uint32_t>& subscription_ids);
+  void drain_queue();
+  uint16_t next_packet_id();
+  size_t send_window() const;
+  template <typename P>
+  void send(const P& packet);
+  // v5: DISCONNECT with `reason` first; 3.1.1: just close.
+  void protocol_close(mqtt::ReasonCode reason, std::string why);
+  void close(std::string why);
+  void finish(bool publish_will);
+  std::optional<std::string> problem_text(const std::string& text) const;
+
+  const uint64_t id_;
+  const ConnectionOptions options_;
+  ConnectionHost& host_;
+  const Clock& clock_;
+
+  State state_ = State::kAwaitConnect;
+  bool finished_ = false;  // host told via on_disconnect
+  mqtt::ProtocolVersion version_ = mqtt::ProtocolVersion::kV5;
+  std::string client_id_;
+  std::string username_;
+  std::string close_reason_;
+  std::string input_;
+  std::string output_;
+
+  // Timers.
+  std::chrono::steady_clock::time_point opened_at_;
+  std::chrono::steady_clock::time_point last_rx_;
+  std::chrono::milliseconds keepalive_timeout_{0};  // 0: none
+
+  // Client's limits from CONNECT (v5).
+  uint16_t client_receive_maximum_ = 65535;
+  uint32_t client_max_packet_size_ = 0;  // 0: no limit
+  bool problem_information_ = true;
+  uint32_t session_expiry_s_ = 0;
+  std::optional<WillMessage> will_;
+
+  // Inbound.
+  uint64_t next_token_ = 1;
+  std::deque<PendingAck> pending_;
+  std::set<uint16_t> qos2_in_;         // packet ids whose PUBREC is pending or sent, until PUBREL
+  std::set<uint16_t> qos2_in_acked_;   // subset: PUBREC sent (resend it on a DUP)
+  std::unordered_map<uint16_t, std::string> topic_aliases_;
+
+  // Outbound.
+  uint16_t last_packet_id_ = 0;
+  std::map<uint16_t, Inflight> inflight_;
+  std::deque<Queued> queue_;
+
+  ConnectionCounters counters_;
+};
+
+}  // namespace gw::broker

@@ -1,0 +1,387 @@
+// Broker tests with real clients: the Broker runs in-process on 127.0.0.1
+// port 0 with a recording IngressSink; mosquitto_pub / mosquitto_sub (v3.1.1
+// and v5) and raw sockets talk to it. Waits are on conditions (the sink's
+// condition variable, the broker's stats, a child's exit), never fixed sleeps.
+#include "gateway/broker/broker.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gateway/mqtt/codec.h"
+#include "tests/support/process.h"
+
+namespace gw::broker {
+namespace {
+
+using namespace std::chrono_literals;
+using gw::testing::Process;
+using gw::testing::run_command;
+using gw::testing::TempDir;
+
+// Records every message; answers done() at once with `answer`, or holds the
+// completion when `hold` says so, to be released later from the test thread.
+class RecordingSink : public IngressSink {
+ public:
+  void on_publish(const Message& msg, Done done) override {
+    std::unique_lock<std::mutex> lock(mu_);
+    messages_.push_back(msg);
+    cv_.notify_all();
+    if (hold_ && hold_(msg)) {
+      held_.push_back(std::move(done));
+      return;
+    }
+    const Status answer = answer_;
+    lock.unlock();
+    done(answer);
+  }
+
+  bool wait_for(size_t n, std::chrono::milliseconds timeout = 5s) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, timeout, [&] { return messages_.size() >= n; });
+  }
+  std::vector<Message> messages() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return messages_;
+  }
+  void set_answer(Status s) {
+    std::lock_guard<std::mutex> lock(mu_);
+    answer_ = std::move(s);
+  }
+  void set_hold(std::function<bool(const Message&)> hold) {
+    std::lock_guard<std::mutex> lock(mu_);
+    hold_ = std::move(hold);
+  }
+  // Calls every held done() from this (the test) thread.
+  void release(const Status& s) {
+    std::vector<Done> held;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      held.swap(held_);
+    }
+    for (auto& d : held) d(s);
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<Message> messages_;
+  std::vector<Done> held_;
+  Status answer_;
+  std::function<bool(const Message&)> hold_;
+};
+
+// Polls a condition (for state only the broker's stats expose).
+bool eventually(const std::function<bool()>& cond, std::chrono::milliseconds timeout = 5s) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(5ms);
+  }
+  return cond();
+}
+
+// A blocking TCP client for byte-level tests.
+class RawClient {
+ public:
+  explicit RawClient(uint16_t port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(port);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    timeval tv{5, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  }
+  ~RawClient() { ::close(fd_); }
+  bool connected() const { return connected_; }
+  void send(const std::string& bytes) { ASSERT_EQ(::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL), static_cast<ssize_t>(bytes.size())); }
+  // Reads exactly n bytes (or fewer on EOF/timeout).
+  std::string read(size_t n) {
+    std::string out;
+    char buf[4096];
+    while (out.size() < n) {
+      const ssize_t r = ::recv(fd_, buf, std::min(sizeof buf, n - out.size()), 0);
+      if (r <= 0) break;
+      out.append(buf, static_cast<size_t>(r));
+    }
+    return out;
+  }
+  // True when the peer closed (EOF) within the receive timeout.
+  bool eof() {
+    char c;
+    return ::recv(fd_, &c, 1, 0) == 0;
+  }
+
+ private:
+  int fd_ = -1;
+  bool connected_ = false;
+};
+
+std::string connect_bytes(mqtt::ProtocolVersion v, const std::string& client_id) {
+  mqtt::Connect c;
+  c.version = v;
+  c.client_id = client_id;
+  c.keep_alive_s = 30;
+  std::string out;
+  mqtt::encode(c, out);
+  return out;
+}
+
+class BrokerTest : public ::testing::Test {
+ protected:
+  void SetUp() override { start({}); }
+
+  void start(BrokerOptions o) {
+    if (broker_) broker_->stop();
+    o.listeners = {ListenerOptions{"local", "127.0.0.1", 0}};
+    auto b = Broker::create(std::move(o), sink_, SystemClock::instance());
+    ASSERT_TRUE(b.is_ok()) << b.status().to_string();
+    broker_ = std::move(b).value();
+    ASSERT_TRUE(broker_->start().is_ok());
+    port_ = std::to_string(broker_->bound_port("local"));
+    ASSERT_NE(port_, "0");
+  }
+
+  std::vector<std::string> pub(const std::string& version, const std::string& topic, const std::string& payload,
+                               const std::string& qos = "1", const std::string& id = "pub") {
+    return {"mosquitto_pub", "-h", "127.0.0.1", "-p", port_, "-V", version, "-q", qos,
+            "-t",            topic, "-m", payload, "-i", id};
+  }
+
+  RecordingSink sink_;
+  std::unique_ptr<Broker> broker_;
+  std::string port_;
+  TempDir dir_;
+};
+
+TEST_F(BrokerTest, V311Qos1PublishReachesTheSink) {
+  const auto r = run_command(pub("mqttv311", "plant/a/temp", "21.5", "1", "dev-311"), 10s);
+  EXPECT_EQ(r.exit_code, 0);
+  ASSERT_TRUE(sink_.wait_for(1));
+  const Message m = sink_.messages()[0];
+  EXPECT_EQ(m.topic, "plant/a/temp");
+  EXPECT_EQ(m.payload, "21.5");
+  EXPECT_EQ(m.qos, 1);
+  EXPECT_EQ(m.client_id, "dev-311");
+  EXPECT_EQ(m.protocol_version, 4);
+  EXPECT_GT(m.received_at_ms, 1'600'000'000'000);
+  EXPECT_TRUE(m.properties.empty());
+  const BrokerStats s = broker_->stats();
+  EXPECT_EQ(s.messages_in[1], 1u);
+  EXPECT_GE(s.connections_total, 1u);
+}
+
+TEST_F(BrokerTest, V5UserPropertiesInOrderAndContentType) {
+  auto argv = pub("mqttv5", "plant/b/alarm", "{\"t\":1}", "1", "dev-5");
+  const std::vector<std::string> extra = {
+      "-D", "publish", "user-property", "site", "s1",  "-D", "publish", "user-property", "line", "l7",
+      "-D", "publish", "user-property", "site", "s2",  "-D", "publish", "content-type", "application/json",
+      "-D", "publish", "payload-format-indicator", "1", "-D", "publish", "message-expiry-interval", "120",
+      "-D", "publish", "response-topic", "reply/dev-5", "-D", "publish", "correlation-data", "abc"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  const auto r = run_command(argv, 10s);
+  EXPECT_EQ(r.exit_code, 0);
+  ASSERT_TRUE(sink_.wait_for(1));
+  const Message m = sink_.messages()[0];
+  EXPECT_EQ(m.protocol_version, 5);
+  EXPECT_EQ(m.qos, 1);
+  EXPECT_EQ(m.properties.user, (std::vector<UserProperty>{{"site", "s1"}, {"line", "l7"}, {"site", "s2"}}));
+  EXPECT_EQ(m.properties.content_type, "application/json");
+  EXPECT_EQ(m.properties.payload_format, 1);
+  EXPECT_EQ(m.properties.message_expiry_s, 120u);
+  EXPECT_EQ(m.properties.response_topic, "reply/dev-5");
+  EXPECT_EQ(m.properties.correlation_data, "abc");
+}
+
+TEST_F(BrokerTest, Qos1IsNotAcknowledgedBeforeTheSinkSaysOk) {
+  for (const char* version : {"mqttv311", "mqttv5"}) {
+    SCOPED_TRACE(version);
+    const size_t before = sink_.messages().size();
+    sink_.set_hold([](const Message&) { return true; });
+    Process p(pub(version, "held/topic", "x", "1", std::string("held-") + version), dir_ / "pub.log");
+    ASSERT_TRUE(sink_.wait_for(before + 1));
+    // The sink has it but holds done(): mosquitto_pub is waiting for PUBACK.
+    EXPECT_EQ(p.wait(300ms), -1);
+    sink_.set_hold(nullptr);
+    sink_.release(Status::ok());  // from this thread, not the io thread
+    EXPECT_EQ(p.wait(5s), 0);
+  }
+}
+
+TEST_F(BrokerTest, V5RefusalIsCountedAndAnswered) {
+  sink_.set_answer(resource_exhausted("queue full"));
+  const auto r = run_command(pub("mqttv5", "t", "x", "1", "refused"), 10s);
+  // mosquitto_pub reads PUBACK 0x97 as a failed publish but still finishes.
+  EXPECT_NE(r.exit_code, -1);
+  ASSERT_TRUE(sink_.wait_for(1));
+  EXPECT_TRUE(eventually([&] { return broker_->stats().ingest_refused == 1; }));
+}
+
+TEST_F(BrokerTest, SlowSinkDoesNotBlockOtherClients) {
+  sink_.set_hold([](const Message& m) { return m.topic.rfind("slow/", 0) == 0; });
+  Process slow(pub("mqttv5", "slow/x", "1", "1", "slow-dev"), dir_ / "slow.log");
+  ASSERT_TRUE(sink_.wait_for(1));
+  const auto fast = run_command(pub("mqttv311", "fast/x", "2", "1", "fast-dev"), 10s);
+  EXPECT_EQ(fast.exit_code, 0);
+  EXPECT_TRUE(slow.running());
+  sink_.release(Status::ok());
+  EXPECT_EQ(slow.wait(5s), 0);
+}
+
+TEST_F(BrokerTest, LocalSubscribersReceiveAcrossVersions) {
+  const auto out = dir_ / "sub.out";
+  Process sub({"mosquitto_sub", "-h", "127.0.0.1", "-p", port_, "-V", "mqttv5", "-q", "1", "-t", "plant/#", "-C",
+               "2", "-W", "10", "-i", "sub-1", "-F", "%t|%p|%q|%P"},
+              out);
+  ASSERT_TRUE(eventually([&] { return broker_->stats().subscriptions == 1; }));
+  EXPECT_EQ(run_command(pub("mqttv311", "plant/a", "one", "1", "p1"), 10s).exit_code, 0);
+  auto v5 = pub("mqttv5", "plant/b", "two", "0", "p2");
+  for (const char* a : {"-D", "publish", "user-property", "k", "v"}) v5.emplace_back(a);
+  EXPECT_EQ(run_command(v5, 10s).exit_code, 0);
+  EXPECT_EQ(sub.wait(10s), 0);
+  EXPECT_EQ(gw::testing::read_file(out), "plant/a|one|1|\nplant/b|two|0|k:v\n");
+  EXPECT_EQ(sink_.messages().size(), 2u);  // the sink sees them too
+}
+
+TEST_F(BrokerTest, PublishLocalAndRetainedReachSubscribers) {
+  Message retained;
+  retained.topic = "cmd/dev-1/config";
+  retained.payload = "cfg-v1";
+  retained.qos = 1;
+  retained.retain = true;
+  broker_->publish_local(retained);
+  ASSERT_TRUE(eventually([&] { return broker_->stats().retained_messages == 1; }));
+  const auto out = dir_ / "sub.out";
+  Process sub({"mosquitto_sub", "-h", "127.0.0.1", "-p", port_, "-V", "mqttv311", "-q", "1", "-t", "cmd/dev-1/#",
+               "-C", "2", "-W", "10", "-F", "%t|%p|%r"},
+              out);
+  ASSERT_TRUE(eventually([&] { return broker_->stats().subscriptions == 1; }));
+  Message downlink;
+  downlink.topic = "cmd/dev-1/reboot";
+  downlink.payload = "now";
+  downlink.qos = 1;
+  broker_->publish_local(downlink);
+  EXPECT_EQ(sub.wait(10s), 0);
+  EXPECT_EQ(gw::testing::read_file(out), "cmd/dev-1/config|cfg-v1|1\ncmd/dev-1/reboot|now|0\n");
+  EXPECT_TRUE(sink_.messages().empty());  // publish_local does not go to the sink
+}
+
+TEST_F(BrokerTest, MalformedPacketGetsDisconnect0x81AndOthersCarryOn) {
+  RawClient raw(broker_->bound_port("local"));
+  ASSERT_TRUE(raw.connected());
+  raw.send(connect_bytes(mqtt::ProtocolVersion::kV5, "raw-1"));
+  const std::string connack = raw.read(2);
+  ASSERT_EQ(connack.size(), 2u);
+  EXPECT_EQ(connack[0], '\x20');
+  raw.read(static_cast<uint8_t>(connack[1]));
+  // PUBLISH with QoS 3: malformed (§3.3.1.2).
+  raw.send(std::string("\x36\x05\x00\x01t\x00\x01", 7));
+  const std::string disconnect = raw.read(3);
+  ASSERT_EQ(disconnect.size(), 3u);
+  EXPECT_EQ(disconnect[0], '\xe0');  // DISCONNECT
+  EXPECT_EQ(disconnect[2], '\x81');  // Malformed Packet
+  raw.read(static_cast<uint8_t>(disconnect[1]) - 1);  // properties (reason string)
+  EXPECT_TRUE(raw.eof());
+  EXPECT_EQ(run_command(pub("mqttv5", "after", "ok", "1", "other"), 10s).exit_code, 0);
+  EXPECT_EQ(broker_->stats().protocol_errors, 1u);
+}
+
+TEST_F(BrokerTest, WrongProtocolLevelOverTheWire) {
+  RawClient raw(broker_->bound_port("local"));
+  raw.send(std::string("\x10\x0c\x00\x04MQTT\x03\x02\x00\x3c\x00\x00", 14));
+  EXPECT_EQ(raw.read(4), std::string("\x20\x02\x00\x01", 4));
+  EXPECT_TRUE(raw.eof());
+}
+
+TEST_F(BrokerTest, SessionTakeOverDisconnectsTheOldConnection) {
+  RawClient first(broker_->bound_port("local"));
+  first.send(connect_bytes(mqtt::ProtocolVersion::kV5, "same-id"));
+  const std::string ack = first.read(2);
+  ASSERT_EQ(ack.size(), 2u);
+  first.read(static_cast<uint8_t>(ack[1]));
+  RawClient second(broker_->bound_port("local"));
+  second.send(connect_bytes(mqtt::ProtocolVersion::kV5, "same-id"));
+  const std::string d = first.read(3);
+  ASSERT_EQ(d.size(), 3u);
+  EXPECT_EQ(d[0], '\xe0');
+  EXPECT_EQ(d[2], '\x8e');  // Session taken over
+  EXPECT_EQ(second.read(1), "\x20");
+}
+
+TEST_F(BrokerTest, ConnectTimeoutClosesSilentSockets) {
+  BrokerOptions o;
+  o.connect_timeout = 1s;
+  start(o);
+  RawClient raw(broker_->bound_port("local"));
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_TRUE(raw.eof());
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
+}
+
+TEST_F(BrokerTest, StartErrorNamesListenerAndAddress) {
+  BrokerOptions o;
+  o.listeners = {ListenerOptions{"plant", "127.0.0.1", broker_->bound_port("local")}};
+  auto b = Broker::create(o, sink_, SystemClock::instance());
+  ASSERT_TRUE(b.is_ok());
+  const Status s = b.value()->start();
+  EXPECT_EQ(s.code(), StatusCode::kUnavailable);
+  EXPECT_NE(s.message().find("listener 'plant' 127.0.0.1:" + port_), std::string::npos) << s.message();
+}
+
+TEST(BrokerCreateTest, ValidatesOptions) {
+  RecordingSink sink;
+  EXPECT_FALSE(Broker::create({}, sink, SystemClock::instance()).is_ok());
+  BrokerOptions o;
+  o.listeners = {{"a", "127.0.0.1", 0}, {"a", "127.0.0.1", 0}};
+  EXPECT_FALSE(Broker::create(o, sink, SystemClock::instance()).is_ok());
+  o.listeners = {{"a", "localhost:1883", 0}};
+  EXPECT_FALSE(Broker::create(o, sink, SystemClock::instance()).is_ok());
+}
+
+TEST(BrokerLifecycleTest, StopIsIdempotentAndWorksBeforeStart) {
+  RecordingSink sink;
+  BrokerOptions o;
+  o.listeners = {{"a", "127.0.0.1", 0}, {"b", "127.0.0.1", 0}};
+  auto b = Broker::create(o, sink, SystemClock::instance());
+  ASSERT_TRUE(b.is_ok());
+  b.value()->stop();
+  ASSERT_TRUE(b.value()->start().is_ok());
+  EXPECT_NE(b.value()->bound_port("a"), 0);
+  EXPECT_NE(b.value()->bound_port("b"), b.value()->bound_port("a"));
+  EXPECT_EQ(b.value()->bound_port("nope"), 0);
+  b.value()->stop();
+  b.value()->stop();
+}
+
+TEST(BrokerLifecycleTest, CompletionAfterStopIsDropped) {
+  RecordingSink sink;
+  sink.set_hold([](const Message&) { return true; });
+  BrokerOptions o;
+  o.listeners = {{"a", "127.0.0.1", 0}};
+  auto b = Broker::create(o, sink, SystemClock::instance());
+  ASSERT_TRUE(b.is_ok());
+  ASSERT_TRUE(b.value()->start().is_ok());
+  TempDir dir;
+  Process p({"mosquitto_pub", "-h", "127.0.0.1", "-p", std::to_string(b.value()->bound_port("a")), "-q", "1", "-t",
+             "t", "-m", "x"},
+            dir / "pub.log");
+  ASSERT_TRUE(sink.wait_for(1));
+  b.value().reset();           // broker gone while the sink still holds done()
+  sink.release(Status::ok());  // must not crash or touch freed memory
+  p.wait(5s);
+}
+
+}  // namespace
+}  // namespace gw::broker

@@ -1,0 +1,692 @@
+// State-machine tests for gw::broker::Connection: exact bytes in (encoded
+// with the codec, or written by hand where the codec would refuse them),
+// decoded packets and host calls out. No sockets, fake time.
+#include "gateway/broker/connection.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gateway/mqtt/codec.h"
+#include "tests/support/fake_clock.h"
+
+namespace gw::broker {
+namespace {
+
+using mqtt::ProtocolVersion;
+using mqtt::ReasonCode;
+using namespace std::chrono_literals;
+
+class FakeHost : public ConnectionHost {
+ public:
+  struct Ingested {
+    Message msg;
+    uint64_t token;
+  };
+  // ConnectionHost:
+  ConnectDecision on_connect(Connection&, const mqtt::Connect& c) override {
+    connects.push_back(c);
+    return decision;
+  }
+  void ingest(Connection&, Message msg, uint64_t token) override { ingested.push_back({std::move(msg), token}); }
+  void route(const Message& msg, const Connection*) override { routed.push_back(msg); }
+  bool subscribe(Connection&, const std::string& f, const SubscriptionOptions& o) override {
+    const bool is_new = subs.count(f) == 0;
+    subs[f] = o;
+    return is_new;
+  }
+  void send_retained(Connection& conn, const std::string& f, const SubscriptionOptions& o, bool) override {
+    if (retained) conn.deliver(*retained, std::min(retained->qos, o.qos), true, {});
+    retained_for.push_back(f);
+  }
+  bool unsubscribe(Connection&, const std::string& f) override { return subs.erase(f) > 0; }
+  void on_disconnect(Connection&, std::optional<WillMessage> w, uint32_t expiry) override {
+    ++disconnects;
+    will = std::move(w);
+    session_expiry = expiry;
+  }
+
+  ConnectDecision decision;
+  std::vector<mqtt::Connect> connects;
+  std::vector<Ingested> ingested;
+  std::vector<Message> routed;
+  std::map<std::string, SubscriptionOptions> subs;
+  std::optional<Message> retained;
+  std::vector<std::string> retained_for;
+  int disconnects = 0;
+  std::optional<WillMessage> will;
+  uint32_t session_expiry = 0;
+};
+
+template <typename P>
+std::string bytes(const P& p, ProtocolVersion v) {
+  std::string out;
+  mqtt::encode(p, v, out);
+  return out;
+}
+
+std::vector<mqtt::Packet> decode_all(const std::string& wire, ProtocolVersion v) {
+  std::vector<mqtt::Packet> out;
+  std::string_view rest(wire);
+  while (!rest.empty()) {
+    const mqtt::FrameResult f = mqtt::scan_frame(rest, 1 << 20);
+    EXPECT_EQ(f.state, mqtt::FrameState::kComplete);
+    if (f.state != mqtt::FrameState::kComplete) break;
+    mqtt::DecodeResult r = mqtt::decode(rest.substr(0, f.size), v);
+    EXPECT_TRUE(r.is_ok()) << r.to_status().to_string();
+    if (!r) break;
+    out.push_back(std::move(r).packet());
+    rest.remove_prefix(f.size);
+  }
+  return out;
+}
+
+class ConnectionTest : public ::testing::Test {
+ protected:
+  void make(ConnectionOptions o = {}) { conn_ = std::make_unique<Connection>(7, o, host_, clock_); }
+
+  // Feeds a CONNECT and returns the CONNACK.
+  mqtt::Connack connect(ProtocolVersion v, mqtt::Connect c = {}) {
+    if (!conn_) make();
+    c.version = v;
+    if (c.client_id.empty()) c.client_id = "dev-1";
+    conn_->on_bytes(bytes(c, v));
+    auto out = take(v);
+    EXPECT_EQ(out.size(), 1u);
+    EXPECT_TRUE(!out.empty() && std::holds_alternative<mqtt::Connack>(out[0]));
+    return out.empty() ? mqtt::Connack{} : std::get<mqtt::Connack>(out[0]);
+  }
+
+  std::vector<mqtt::Packet> take(ProtocolVersion v) { return decode_all(conn_->take_output(), v); }
+
+  void publish(ProtocolVersion v, const std::string& topic, uint8_t qos, uint16_t id, mqtt::Properties props = {}) {
+    mqtt::Publish p;
+    p.topic = topic;
+    p.payload = "payload";
+    p.qos = qos;
+    p.packet_id = id;
+    p.properties = std::move(props);
+    conn_->on_bytes(bytes(p, v));
+  }
+
+  testing::FakeClock clock_;
+  FakeHost host_;
+  std::unique_ptr<Connection> conn_;
+};
+
+TEST(ReasonForStatus, OneMapping) {
+  EXPECT_EQ(reason_for_status(Status::ok()), ReasonCode::kSuccess);
+  EXPECT_EQ(reason_for_status(resource_exhausted("full")), ReasonCode::kQuotaExceeded);
+  EXPECT_EQ(reason_for_status(unavailable("store down")), ReasonCode::kUnspecifiedError);
+  EXPECT_EQ(reason_for_status(internal_error("x")), ReasonCode::kUnspecifiedError);
+  EXPECT_EQ(reason_for_status(invalid_argument("x")), ReasonCode::kUnspecifiedError);
+}
+
+TEST_F(ConnectionTest, V5ConnackAnnouncesLimits) {
+  ConnectionOptions o;
+  o.receive_maximum = 10;
+  o.topic_alias_maximum = 5;
+  o.max_packet_size = 1000;
+  make(o);
+  mqtt::Connect c;
+  c.keep_alive_s = 30;
+  const mqtt::Connack ack = connect(ProtocolVersion::kV5, c);
+  EXPECT_EQ(ack.reason_code, ReasonCode::kSuccess);
+  EXPECT_FALSE(ack.session_present);
+  EXPECT_EQ(ack.properties.receive_maximum, 10);
+  EXPECT_EQ(ack.properties.topic_alias_maximum, 5);
+  EXPECT_EQ(ack.properties.maximum_packet_size, 1000u);
+  EXPECT_FALSE(ack.properties.server_keep_alive_s);  // 30 <= max 60
+  EXPECT_FALSE(ack.properties.assigned_client_identifier);
+  EXPECT_EQ(conn_->client_id(), "dev-1");
+  EXPECT_EQ(conn_->state(), Connection::State::kConnected);
+}
+
+TEST_F(ConnectionTest, V311ConnackIsFourBytes) {
+  make();
+  mqtt::Connect c;
+  c.version = ProtocolVersion::kV311;
+  c.client_id = "dev";
+  conn_->on_bytes(bytes(c, ProtocolVersion::kV311));
+  // 0x20 CONNACK, remaining length 2, session present 0, return code 0.
+  EXPECT_EQ(conn_->take_output(), std::string("\x20\x02\x00\x00", 4));
+}
+
+TEST_F(ConnectionTest, WrongProtocolLevelGetsReturnCode1AndClose) {
+  make();
+  // CONNECT: remaining length 12, "MQTT", level 3, flags clean, keep alive 60, client id "".
+  conn_->on_bytes(std::string("\x10\x0c\x00\x04MQTT\x03\x02\x00\x3c\x00\x00", 14));
+  EXPECT_EQ(conn_->take_output(), std::string("\x20\x02\x00\x01", 4));
+  EXPECT_TRUE(conn_->close_requested());
+  EXPECT_TRUE(host_.connects.empty());
+}
+
+TEST_F(ConnectionTest, WrongProtocolNameIsClosedWithoutAnswer) {
+  make();
+  conn_->on_bytes(std::string("\x10\x0c\x00\x04MQXX\x04\x02\x00\x3c\x00\x00", 14));
+  EXPECT_EQ(conn_->take_output(), "");
+  EXPECT_TRUE(conn_->close_requested());
+}
+
+TEST_F(ConnectionTest, FirstPacketMustBeConnect) {
+  make();
+  conn_->on_bytes(std::string("\xc0\x00", 2));  // PINGREQ
+  EXPECT_TRUE(conn_->close_requested());
+  EXPECT_EQ(conn_->take_output(), "");
+}
+
+TEST_F(ConnectionTest, EmptyClientIdV5IsAssigned) {
+  make();
+  mqtt::Connect c;
+  c.version = ProtocolVersion::kV5;
+  conn_->on_bytes(bytes(c, ProtocolVersion::kV5));
+  auto out = take(ProtocolVersion::kV5);
+  ASSERT_EQ(out.size(), 1u);
+  const auto& ack = std::get<mqtt::Connack>(out[0]);
+  EXPECT_EQ(ack.reason_code, ReasonCode::kSuccess);
+  ASSERT_TRUE(ack.properties.assigned_client_identifier);
+  EXPECT_EQ(*ack.properties.assigned_client_identifier, conn_->client_id());
+  EXPECT_FALSE(conn_->client_id().empty());
+}
+
+TEST_F(ConnectionTest, EmptyClientIdV311WithoutCleanSessionIsRejected) {
+  make();
+  mqtt::Connect c;
+  c.version = ProtocolVersion::kV311;
+  c.clean_start = false;
+  conn_->on_bytes(bytes(c, ProtocolVersion::kV311));
+  EXPECT_EQ(conn_->take_output(), std::string("\x20\x02\x00\x02", 4));  // identifier rejected
+  EXPECT_TRUE(conn_->close_requested());
+  EXPECT_EQ(host_.disconnects, 0);  // never accepted
+}
+
+TEST_F(ConnectionTest, EmptyClientIdV311WithCleanSessionIsAccepted) {
+  make();
+  mqtt::Connect c;
+  c.version = ProtocolVersion::kV311;
+  conn_->on_bytes(bytes(c, ProtocolVersion::kV311));
+  EXPECT_EQ(conn_->take_output(), std::string("\x20\x02\x00\x00", 4));
+  EXPECT_FALSE(conn_->client_id().empty());
+}
+
+TEST_F(ConnectionTest, HostCanRefuseConnect) {
+  host_.decision.reason_code = ReasonCode::kNotAuthorized;
+  const auto ack = connect(ProtocolVersion::kV5);
+  EXPECT_EQ(ack.reason_code, ReasonCode::kNotAuthorized);
+  EXPECT_TRUE(conn_->close_requested());
+  EXPECT_EQ(host_.disconnects, 0);
+}
+
+TEST_F(ConnectionTest, MessageCarriesEverythingTheSinkNeeds) {
+  mqtt::Connect c;
+  c.username = "alice";
+  connect(ProtocolVersion::kV5, c);
+  mqtt::Properties props;
+  props.user = {{"k", "1"}, {"a", "2"}, {"k", "3"}};
+  props.content_type = "application/json";
+  props.payload_format_indicator = 1;
+  props.message_expiry_interval_s = 60;
+  props.response_topic = "reply/here";
+  props.correlation_data = std::string("\x00\x01", 2);
+  publish(ProtocolVersion::kV5, "plant/a/temp", 1, 5, props);
+  ASSERT_EQ(host_.ingested.size(), 1u);
+  const Message& m = host_.ingested[0].msg;
+  EXPECT_EQ(m.topic, "plant/a/temp");
+  EXPECT_EQ(m.payload, "payload");
+  EXPECT_EQ(m.qos, 1);
+  EXPECT_FALSE(m.retain);
+  EXPECT_EQ(m.properties.user, (std::vector<UserProperty>{{"k", "1"}, {"a", "2"}, {"k", "3"}}));
+  EXPECT_EQ(m.properties.content_type, "application/json");
+  EXPECT_EQ(m.properties.payload_format, 1);
+  EXPECT_EQ(m.properties.message_expiry_s, 60u);
+  EXPECT_EQ(m.properties.response_topic, "reply/here");
+  EXPECT_EQ(m.properties.correlation_data, std::string("\x00\x01", 2));
+  EXPECT_EQ(m.client_id, "dev-1");
+  EXPECT_EQ(m.username, "alice");
+  EXPECT_EQ(m.protocol_version, 5);
+  EXPECT_EQ(m.received_at_ms, clock_.wall_ms());
+  ASSERT_EQ(host_.routed.size(), 1u);  // local subscribers see it at once
+  EXPECT_EQ(host_.routed[0], m);
+}
+
+TEST_F(ConnectionTest, Qos1PubackOnlyAfterSinkSaysOk) {
+  connect(ProtocolVersion::kV311);
+  publish(ProtocolVersion::kV311, "t", 1, 42);
+  ASSERT_EQ(host_.ingested.size(), 1u);
+  EXPECT_NE(host_.ingested[0].token, 0u);
+  EXPECT_EQ(conn_->take_output(), "");  // nothing until the sink answers
+  conn_->on_ingest_done(host_.ingested[0].token, Status::ok());
+  // 0x40 PUBACK, remaining length 2, packet id 42.
+  EXPECT_EQ(conn_->take_output(), std::string("\x40\x02\x00\x2a", 4));
+}
+
+TEST_F(ConnectionTest, Qos0IsIngestedWithoutToken) {
+  connect(ProtocolVersion::kV5);
+  publish(ProtocolVersion::kV5, "t", 0, 0);
+  ASSERT_EQ(host_.ingested.size(), 1u);
+  EXPECT_EQ(host_.ingested[0].token, 0u);
+  EXPECT_EQ(conn_->take_output(), "");
+}
+
+TEST_F(ConnectionTest, V5RefusalsCarryTheMappedReason) {
+  connect(ProtocolVersion::kV5);
+  publish(ProtocolVersion::kV5, "t", 1, 1);
+  publish(ProtocolVersion::kV5, "t", 1, 2);
+  conn_->on_ingest_done(host_.ingested[0].token, resource_exhausted("queue full"));
+  conn_->on_ingest_done(host_.ingested[1].token, unavailable("store down"));
+  auto out = take(ProtocolVersion::kV5);
+  ASSERT_EQ(out.size(), 2u);
+  const auto& a = std::get<mqtt::Puback>(out[0]);
+  EXPECT_EQ(a.packet_id, 1);
+  EXPECT_EQ(a.reason_code, ReasonCode::kQuotaExceeded);  // 0x97
+  EXPECT_EQ(a.properties.reason_string, "queue full");
+  const auto& b = std::get<mqtt::Puback>(out[1]);
+  EXPECT_EQ(b.packet_id, 2);
+  EXPECT_EQ(b.reason_code, ReasonCode::kUnspecifiedError);  // 0x80
+  EXPECT_EQ(conn_->counters().ingest_refused, 2u);
+}
+
+TEST_F(ConnectionTest, V5ReasonStringOnlyWhenProblemInformationAllowed) {
+  mqtt::Connect c;
+  c.properties.request_problem_information = 0;
+  connect(ProtocolVersion::kV5, c);
+  publish(ProtocolVersion::kV5, "t", 1, 1);
+  conn_->on_ingest_done(host_.ingested[0].token, resource_exhausted("queue full"));
+  auto out = take(ProtocolVersion::kV5);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(std::get<mqtt::Puback>(out[0]).reason_code, ReasonCode::kQuotaExceeded);
+  EXPECT_FALSE(std::get<mqtt::Puback>(out[0]).properties.reason_string);
+}
+
+TEST_F(ConnectionTest, V311RefusalSendsNoAck) {
+  connect(ProtocolVersion::kV311);
+  publish(ProtocolVersion::kV311, "t", 1, 1);
+  publish(ProtocolVersion::kV311, "t", 1, 2);
+  conn_->on_ingest_done(host_.ingested[0].token, resource_exhausted("full"));
+  conn_->on_ingest_done(host_.ingested[1].token, Status::ok());
+  EXPECT_EQ(conn_->take_output(), std::string("\x40\x02\x00\x02", 4));  // only the accepted one
+}
+
+TEST_F(ConnectionTest, AcksGoOutInArrivalOrder) {
+  connect(ProtocolVersion::kV5);
+  publish(ProtocolVersion::kV5, "t", 1, 1);
+  publish(ProtocolVersion::kV5, "t", 1, 2);
+  publish(ProtocolVersion::kV5, "t", 1, 3);
+  conn_->on_ingest_done(host_.ingested[2].token, Status::ok());
+  conn_->on_ingest_done(host_.ingested[1].token, Status::ok());
+  EXPECT_EQ(conn_->take_output(), "");  // §4.6: 1 first
+  conn_->on_ingest_done(host_.ingested[0].token, Status::ok());
+  auto out = take(ProtocolVersion::kV5);
+  ASSERT_EQ(out.size(), 3u);
+  for (uint16_t i = 0; i < 3; ++i) EXPECT_EQ(std::get<mqtt::Puback>(out[i]).packet_id, i + 1);
+}
+
+TEST_F(ConnectionTest, LateCompletionAfterCloseIsIgnored) {
+  connect(ProtocolVersion::kV5);
+  publish(ProtocolVersion::kV5, "t", 1, 1);
+  conn_->on_transport_closed();
+  conn_->on_ingest_done(host_.ingested[0].token, Status::ok());
+  conn_->on_ingest_done(999, Status::ok());
+  EXPECT_EQ(conn_->take_output(), "");
+}
+
+TEST_F(ConnectionTest, InboundWindowStopsReadingAndV5OverflowIs0x93) {
+  ConnectionOptions o;
+  o.receive_maximum = 2;
+  make(o);
+  connect(ProtocolVersion::kV5);
+  publish(ProtocolVersion::kV5, "t", 1, 1);
+  EXPECT_TRUE(conn_->wants_read());
+  publish(ProtocolVersion::kV5, "t", 1, 2);
+  EXPECT_FALSE(conn_->wants_read());  // the driver stops reading: backpressure
+  conn_->on_ingest_done(host_.ingested[0].token, Status::ok());
+  EXPECT_TRUE(conn_->wants_read());
+  take(ProtocolVersion::kV5);
+  publish(ProtocolVersion::kV5, "t", 1, 3);
+  publish(ProtocolVersion::kV5, "t", 1, 4);  // a third unacknowledged one
+  auto out = take(ProtocolVersion::kV5);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(std::get<mqtt::Disconnect>(out[0]).reason_code, ReasonCode::kReceiveMaximumExceeded);
+  EXPECT_TRUE(conn_->close_requested());
+}
+
+TEST_F(ConnectionTest, Qos2InboundExactlyOnce) {
+  connect(ProtocolVersion::kV5);
+  publish(ProtocolVersion::kV5, "t", 2, 9);
+  ASSERT_EQ(host_.ingested.size(), 1u);
+  EXPECT_EQ(conn_->take_output(), "");
+  publish(ProtocolVersion::kV5, "t", 2, 9);  // retransmission before PUBREC: ignored
+  EXPECT_EQ(host_.ingested.size(), 1u);
+  conn_->on_ingest_done(host_.ingested[0].token, Status::ok());
+  auto out = take(ProtocolVersion::kV5);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(std::get<mqtt::Pubrec>(out[0]).packet_id, 9);
+  publish(ProtocolVersion::kV5, "t", 2, 9);  // retransmission after PUBREC: PUBREC again, no new message
+  EXPECT_EQ(host_.ingested.size(), 1u);
+  out = take(ProtocolVersion::kV5);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_TRUE(std::holds_alternative<mqtt::Pubrec>(out[0]));
+  conn_->on_bytes(bytes(mqtt::Pubrel{9, ReasonCode::kSuccess, {}}, ProtocolVersion::kV5));
+  out = take(ProtocolVersion::kV5);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(std::get<mqtt::Pubcomp>(out[0]).packet_id, 9);
+  EXPECT_EQ(std::get<mqtt::Pubcomp>(out[0]).reason_code, ReasonCode::kSuccess);
+  publish(ProtocolVersion::kV5, "t", 2, 9);  // the id is free again: a new message
+  EXPECT_EQ(host_.ingested.size(), 2u);
+}
+
+TEST_F(ConnectionTest, Qos2RefusedV5GetsPubrecWithReason) {
+  connect(ProtocolVersion::kV5);
+  publish(ProtocolVersion::kV5, "t", 2, 3);
+  conn_->on_ingest_done(host_.ingested[0].token, resource_exhausted("full"));
+  auto out = take(ProtocolVersion::kV5);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(std::get<mqtt::Pubrec>(out[0]).reason_code, ReasonCode::kQuotaExceeded);
+  conn_->on_bytes(bytes(mqtt::Pubrel{3, ReasonCode::kSuccess, {}}, ProtocolVersion::kV5));
+  out = take(ProtocolVersion::kV5);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(std::get<mqtt::Pubcomp>(out[0]).reason_code, ReasonCode::kPacketIdentifierNotFound);
+}
+
+TEST_F(ConnectionTest, MalformedPacketV5GetsDisconnect0x81) {
+  connect(ProtocolVersion::kV5);
+  // PUBLISH with QoS 3 (both QoS bits set) is malformed (§3.3.1.2).
+  conn_->on_bytes(std::string("\x36\x05\x00\x01t\x00\x01", 7));
+  auto out = take(ProtocolVersion::kV5);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(std::get<mqtt::Disconnect>(out[0]).reason_code, ReasonCode::kMalformedPacket);
+  EXPECT_TRUE(conn_->close_requested());
+  EXPECT_EQ(conn_->counters().protocol_errors, 1u);
+  EXPECT_EQ(host_.disconnects, 1);
+}
+
+TEST_F(ConnectionTest, MalformedPacketV311JustCloses) {
+  connect(ProtocolVersion::kV311);
+  conn_->on_bytes(std::string("\x36\x05\x00\x01t\x00\x01", 7));
+  EXPECT_EQ(conn_->take_output(), "");
+  EXPECT_TRUE(conn_->close_requested());
+}
+
+TEST_F(ConnectionTest, BrokenRemainingLengthIsMalformed) {
+  connect(ProtocolVersion::kV5);
+  conn_->on_bytes(std::string("\x30\xff\xff\xff\xff\x01", 6));  // 5-byte remaining length
+  auto out = take(ProtocolVersion::kV5);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(std::get<mqtt::Disconnect>(out[0]).reason_code, ReasonCode::kMalformedPacket);
+}
+
+TEST_F(ConnectionTest, PacketTooLargeV5GetsDisconnect0x95) {
+  ConnectionOptions o;
+  o.max_packet_size = 64;
+  make(o);
+  connect(ProtocolVersion::kV5);
+  mqtt::Publish p;
+  p.topic = "t";
+  p.payload = std::string(100, 'x');
+  conn_->on_bytes(bytes(p, ProtocolVersion::kV5).substr(0, 10));  // the header is enough to know
+  auto out = take(ProtocolVersion::kV5);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(std::get<mqtt::Disconnect>(out[0]).reason_code, ReasonCode::kPacketTooLarge);
+  EXPECT_TRUE(conn_->close_requested());
+  EXPECT_TRUE(host_.ingested.empty());
+}
+
+TEST_F(ConnectionTest, PacketsSplitAcrossReadsAndCoalesced) {
+  make();
+  mqtt::Connect c;
+  c.client_id = "split";
+  std::string wire = bytes(c, ProtocolVersion::kV5);
+  mqtt::Publish p;
+  p.topic = "a/b";
+  p.payload = "xyz";
+  wire += bytes(p, ProtocolVersion::kV5);
+  wire += bytes(mqtt::Pingreq{}, ProtocolVersion::kV5);
+  for (char ch : wire) conn_->on_bytes(std::string_view(&ch, 1));
+  auto out = take(ProtocolVersion::kV5);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_TRUE(std::holds_alternative<mqtt::Connack>(out[0]));
+  EXPECT_TRUE(std::holds_alternative<mqtt::Pingresp>(out[1]));
+  ASSERT_EQ(host_.ingested.size(), 1u);
+  EXPECT_EQ(host_.ingested[0].msg.payload, "xyz");
+}
+
+TEST_F(ConnectionTest, KeepAliveTimeoutAtOneAndAHalfTimes) {
+  mqtt::Connect c;
+  c.keep_alive_s = 10;
+  connect(ProtocolVersion::kV5, c);
+  clock_.advance(14s);
+  conn_->on_tick(clock_.now());
+  EXPECT_FALSE(conn_->close_requested());
+  conn_->on_bytes(bytes(mqtt::Pingreq{}, ProtocolVersion::kV5));  // resets the timer
+  take(ProtocolVersion::kV5);
+  clock_.advance(14s);
+  conn_->on_tick(clock_.now());
+  EXPECT_FALSE(conn_->close_requested());
+  EXPECT_EQ(conn_->next_deadline(), clock_.now() + 1s);
+  clock_.advance(1s);
+  conn_->on_tick(clock_.now());
+  auto out = take(ProtocolVersion::kV5);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(std::get<mqtt::Disconnect>(out[0]).reason_code, ReasonCode::kKeepAliveTimeout);
+  EXPECT_TRUE(conn_->close_requested());
+}
+
+TEST_F(ConnectionTest, KeepAliveAboveMaximumGetsServerKeepAlive) {
+  mqtt::Connect c;
+  c.keep_alive_s = 600;
+  const auto ack = connect(ProtocolVersion::kV5, c);
+  EXPECT_EQ(ack.properties.server_keep_alive_s, 60);
+  EXPECT_EQ(conn_->next_deadline(), clock_.now() + 90s);
+}
+
+TEST_F(ConnectionTest, ConnectTimeout) {
+  make();
+  EXPECT_EQ(conn_->next_deadline(), clock_.now() + 10s);
+  clock_.advance(9s);
+  conn_->on_tick(clock_.now());
+  EXPECT_FALSE(conn_->close_requested());
+  clock_.advance(1s);
+  conn_->on_tick(clock_.now());
+  EXPECT_TRUE(conn_->close_requested());
+  EXPECT_EQ(conn_->take_output(), "");
+}
+
+TEST_F(ConnectionTest, PingreqGetsPingresp) {
+  connect(ProtocolVersion::kV311);
+  conn_->on_bytes(std::string("\xc0\x00", 2));
+  EXPECT_EQ(conn_->take_output(), std::string("\xd0\x00", 2));
+}
+
+TEST_F(ConnectionTest, SubscribeGrantsAndRejectsPerFilterThenRetained) {
+  connect(ProtocolVersion::kV5);
+  Message retained;
+  retained.topic = "a/b";
+  retained.payload = "r";
+  retained.qos = 1;
+  retained.retain = true;
+  host_.retained = retained;
+  mqtt::Subscribe s;
+  s.packet_id = 11;
+  s.subscriptions = {{"a/#", 2, false, false, 0}, {"a/#/b", 1, false, false, 0}, {"x/+", 0, true, true, 2}};
+  s.properties.subscription_identifiers = {77};
+  conn_->on_bytes(bytes(s, ProtocolVersion::kV5));
+  auto out = take(ProtocolVersion::kV5);
+  ASSERT_EQ(out.size(), 3u);  // SUBACK, then one retained message per granted filter
+  const auto& ack = std::get<mqtt::Suback>(out[0]);
+  EXPECT_EQ(ack.packet_id, 11);
+  EXPECT_EQ(ack.reason_codes,
+            (std::vector<ReasonCode>{ReasonCode::kGrantedQos2, ReasonCode::kTopicFilterInvalid, ReasonCode::kGrantedQos0}));
+  EXPECT_EQ(host_.subs.at("a/#").subscription_id, 77u);
+  EXPECT_TRUE(host_.subs.at("x/+").no_local);
+  EXPECT_TRUE(host_.subs.at("x/+").retain_as_published);
+  EXPECT_EQ(host_.subs.at("x/+").retain_handling, 2);
+  const auto& r = std::get<mqtt::Publish>(out[1]);
+  EXPECT_TRUE(r.retain);
+  EXPECT_EQ(r.qos, 1);
+  EXPECT_EQ(host_.retained_for, (std::vector<std::string>{"a/#", "x/+"}));
+}
+
+TEST_F(ConnectionTest, V311SubackFailureIs0x80) {
+  connect(ProtocolVersion::kV311);
+  mqtt::Subscribe s;
+  s.packet_id = 1;
+  s.subscriptions = {{"a/#/b", 1, false, false, 0}, {"ok", 1, false, false, 0}};
+  conn_->on_bytes(bytes(s, ProtocolVersion::kV311));
+  // 0x90 SUBACK, remaining 4, packet id 1, 0x80 failure, 0x01 granted QoS 1.
+  EXPECT_EQ(conn_->take_output(), std::string("\x90\x04\x00\x01\x80\x01", 6));
+}
+
+TEST_F(ConnectionTest, UnsubscribeReportsPerFilter) {
+  connect(ProtocolVersion::kV5);
+  host_.subs["a"] = {};
+  mqtt::Unsubscribe u;
+  u.packet_id = 4;
+  u.filters = {"a", "b"};
+  conn_->on_bytes(bytes(u, ProtocolVersion::kV5));
+  auto out = take(ProtocolVersion::kV5);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(std::get<mqtt::Unsuback>(out[0]).reason_codes,
+            (std::vector<ReasonCode>{ReasonCode::kSuccess, ReasonCode::kNoSubscriptionExisted}));
+}
+
+TEST_F(ConnectionTest, OutboundQos1WindowAndQueue) {
+  ConnectionOptions o;
+  o.max_inflight = 2;
+  o.max_queued_messages = 1;
+  make(o);
+  connect(ProtocolVersion::kV5);
+  Message m;
+  m.topic = "t";
+  m.payload = "p";
+  m.qos = 1;
+  for (int i = 0; i < 4; ++i) conn_->deliver(m, 1, false, {});
+  auto out = take(ProtocolVersion::kV5);
+  ASSERT_EQ(out.size(), 2u);  // the window
+  EXPECT_EQ(std::get<mqtt::Publish>(out[0]).packet_id, 1);
+  EXPECT_EQ(std::get<mqtt::Publish>(out[1]).packet_id, 2);
+  EXPECT_EQ(conn_->queued_out(), 1u);
+  EXPECT_EQ(conn_->counters().dropped_outbound, 1u);  // beyond the queue
+  conn_->on_bytes(bytes(mqtt::Puback{1, ReasonCode::kSuccess, {}}, ProtocolVersion::kV5));
+  out = take(ProtocolVersion::kV5);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(std::get<mqtt::Publish>(out[0]).packet_id, 3);
+  EXPECT_EQ(conn_->inflight_out(), 2u);
+}
+
+TEST_F(ConnectionTest, OutboundRespectsClientReceiveMaximumAndPacketSize) {
+  mqtt::Connect c;
+  c.properties.receive_maximum = 1;
+  c.properties.maximum_packet_size = 40;
+  connect(ProtocolVersion::kV5, c);
+  Message m;
+  m.topic = "t";
+  m.payload = "p";
+  conn_->deliver(m, 1, false, {7});
+  conn_->deliver(m, 1, false, {});
+  auto out = take(ProtocolVersion::kV5);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(std::get<mqtt::Publish>(out[0]).properties.subscription_identifiers, (std::vector<uint32_t>{7}));
+  Message big = m;
+  big.payload = std::string(100, 'x');
+  conn_->deliver(big, 0, false, {});
+  EXPECT_EQ(conn_->take_output(), "");  // §3.1.2.11.4: never larger than the client allows
+  EXPECT_EQ(conn_->counters().dropped_outbound, 1u);
+}
+
+TEST_F(ConnectionTest, OutboundQos2Flow) {
+  connect(ProtocolVersion::kV5);
+  Message m;
+  m.topic = "t";
+  conn_->deliver(m, 2, false, {});
+  auto out = take(ProtocolVersion::kV5);
+  ASSERT_EQ(out.size(), 1u);
+  const uint16_t id = std::get<mqtt::Publish>(out[0]).packet_id;
+  conn_->on_bytes(bytes(mqtt::Pubrec{id, ReasonCode::kSuccess, {}}, ProtocolVersion::kV5));
+  out = take(ProtocolVersion::kV5);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(std::get<mqtt::Pubrel>(out[0]).packet_id, id);
+  EXPECT_EQ(conn_->inflight_out(), 1u);
+  conn_->on_bytes(bytes(mqtt::Pubcomp{id, ReasonCode::kSuccess, {}}, ProtocolVersion::kV5));
+  EXPECT_EQ(conn_->inflight_out(), 0u);
+}
+
+TEST_F(ConnectionTest, TopicAliasInbound) {
+  connect(ProtocolVersion::kV5);
+  mqtt::Properties with_alias;
+  with_alias.topic_alias = 3;
+  publish(ProtocolVersion::kV5, "long/topic/name", 0, 0, with_alias);
+  publish(ProtocolVersion::kV5, "", 0, 0, with_alias);
+  ASSERT_EQ(host_.ingested.size(), 2u);
+  EXPECT_EQ(host_.ingested[1].msg.topic, "long/topic/name");
+  mqtt::Properties unknown;
+  unknown.topic_alias = 4;
+  publish(ProtocolVersion::kV5, "", 0, 0, unknown);
+  auto out = take(ProtocolVersion::kV5);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(std::get<mqtt::Disconnect>(out[0]).reason_code, ReasonCode::kProtocolError);
+}
+
+TEST_F(ConnectionTest, TopicAliasAboveMaximumIs0x94) {
+  connect(ProtocolVersion::kV5);
+  mqtt::Properties props;
+  props.topic_alias = 1000;
+  publish(ProtocolVersion::kV5, "t", 0, 0, props);
+  auto out = take(ProtocolVersion::kV5);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(std::get<mqtt::Disconnect>(out[0]).reason_code, ReasonCode::kTopicAliasInvalid);
+}
+
+TEST_F(ConnectionTest, WillPublishedOnLostConnectionNotOnDisconnect) {
+  mqtt::Connect c;
+  c.will = mqtt::Will{"dev/status", "offline", 1, true, {}};
+  connect(ProtocolVersion::kV5, c);
+  conn_->on_transport_closed();
+  ASSERT_TRUE(host_.will);
+  EXPECT_EQ(host_.will->message.topic, "dev/status");
+  EXPECT_EQ(host_.will->message.payload, "offline");
+  EXPECT_TRUE(host_.will->message.retain);
+  EXPECT_EQ(host_.will->message.client_id, "dev-1");
+
+  host_ = FakeHost{};
+  conn_.reset();
+  connect(ProtocolVersion::kV5, c);
+  conn_->on_bytes(bytes(mqtt::Disconnect{}, ProtocolVersion::kV5));
+  EXPECT_TRUE(conn_->close_requested());
+  EXPECT_EQ(host_.disconnects, 1);
+  EXPECT_FALSE(host_.will);
+}
+
+TEST_F(ConnectionTest, SessionExpiryFromConnectAndDisconnect) {
+  mqtt::Connect c;
+  c.properties.session_expiry_interval_s = 100;
+  connect(ProtocolVersion::kV5, c);
+  mqtt::Disconnect d;
+  d.properties.session_expiry_interval_s = 5;
+  conn_->on_bytes(bytes(d, ProtocolVersion::kV5));
+  EXPECT_EQ(host_.session_expiry, 5u);
+}
+
+TEST_F(ConnectionTest, SecondConnectIsProtocolError) {
+  connect(ProtocolVersion::kV5);
+  mqtt::Connect c;
+  c.client_id = "again";
+  conn_->on_bytes(bytes(c, ProtocolVersion::kV5));
+  auto out = take(ProtocolVersion::kV5);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(std::get<mqtt::Disconnect>(out[0]).reason_code, ReasonCode::kProtocolError);
+}
+
+TEST_F(ConnectionTest, TakeOverSendsSessionTakenOver) {
+  connect(ProtocolVersion::kV5);
+  conn_->take_over();
+  auto out = take(ProtocolVersion::kV5);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(std::get<mqtt::Disconnect>(out[0]).reason_code, ReasonCode::kSessionTakenOver);
+  EXPECT_TRUE(conn_->close_requested());
+}
+
+}  // namespace
+}  // namespace gw::broker
