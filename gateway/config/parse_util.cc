@@ -34,7 +34,7 @@ Result<Duration> parse_duration(std::string_view text) {
     if (ec != std::errc() || p != s.data() + i) return invalid_argument("number too large");
     const size_t unit_start = i;
     while (i < s.size() && !is_digit(s[i])) ++i;
-    const std::string_view unit = s.substr(unit_start, i - unit_start);
+    const std::string_view unit = trim(s.substr(unit_start, i - unit_start));
     uint64_t scale = 0;
     if (unit == "ms") {
       scale = 1;

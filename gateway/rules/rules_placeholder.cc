@@ -1,1 +1,0 @@
-// rules module: sources arrive with its implementation.
