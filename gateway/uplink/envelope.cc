@@ -70,7 +70,10 @@ bool is_inline_json(std::string_view payload) {
   // accept() is iterative (no recursion on deep nesting) and rejects
   // ill-formed UTF-8 inside strings, so what it accepts can be spliced into
   // our line verbatim.
-  return Json::accept(payload);
+  // nlohmann's lexer takes NUL for the end of input and would accept
+  // "9\0<binary>"; valid JSON never contains a raw NUL.
+  if (payload.find('\0') != std::string_view::npos) return false;
+  return Json::accept(payload.begin(), payload.end());
 }
 
 std::string encode_line(const store::StoredRow& row) {
@@ -210,7 +213,7 @@ Result<std::vector<std::string>> decode_batch(std::string_view bytes, const Deco
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
     const size_t i = first_non_ws(line);
-    if (line[i] != '{' || !Json::accept(line)) {
+    if (line[i] != '{' || line.find('\0') != std::string_view::npos || !Json::accept(line.begin(), line.end())) {
       return data_loss("line " + std::to_string(line_no) + " is not a JSON object");
     }
     lines.emplace_back(line);

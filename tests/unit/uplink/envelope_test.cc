@@ -229,3 +229,20 @@ TEST(EnvelopeTest, Base64) {
 
 }  // namespace
 }  // namespace gw::uplink
+
+namespace gw::uplink {
+namespace {
+
+// Found by the batcher table test: a payload "9\0<binary>" was taken for the
+// JSON number 9 and spliced in whole, breaking the line.
+TEST(EnvelopeTest, EmbeddedNulIsNotJson) {
+  EXPECT_FALSE(is_inline_json(std::string("9\0abc", 5)));
+  EXPECT_FALSE(is_inline_json(std::string("{}\0", 3)));
+  store::StoredRow r;
+  r.message.payload = std::string("9\0\xff", 3);
+  EXPECT_TRUE(Json::accept(encode_line(r)));
+  EXPECT_FALSE(decode_batch(std::string("{\"a\":1}\0x\n", 10)).is_ok());
+}
+
+}  // namespace
+}  // namespace gw::uplink

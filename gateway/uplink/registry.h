@@ -1,0 +1,60 @@
+// Registry: CloudProfile factories by the config's `type:` name (STYLE.md §4).
+// Each plugin exposes `void register_profile(uplink::Registry&)`; the app
+// calls those it was built with (register_builtin_profiles), no static
+// self-registration. Each factory declares the settings keys it accepts, so
+// an unknown key (a typo) fails at startup with its name.
+//
+// Filled once at startup on the main thread, then read-only: const methods
+// are safe from any thread afterwards.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gateway/core/status.h"
+#include "gateway/uplink/profile.h"
+
+namespace gw::uplink {
+
+// Flat settings as text: "host" -> "broker.local", "port" -> "8883",
+// nested config keys dotted ("auth.cert"). Each factory parses its values.
+using SettingsMap = std::map<std::string, std::string, std::less<>>;
+
+struct SettingSpec {
+  std::string key;
+  bool required = false;
+  std::string help;  // one line, for error messages and docs
+};
+
+struct ProfileFactory {
+  std::string type;
+  int api_version = kCloudProfileApiVersion;
+  std::vector<SettingSpec> settings;
+  std::function<Result<std::unique_ptr<CloudProfile>>(const SettingsMap&)> create;
+};
+
+class Registry {
+ public:
+  // Adds a factory. Returns false (and keeps the first) if `type` exists.
+  bool add(ProfileFactory factory);
+
+  // nullptr when no profile of that type was registered.
+  const ProfileFactory* find(std::string_view type) const;
+  // Registered type names, sorted.
+  std::vector<std::string> types() const;
+
+  // Checks `settings` against the factory's declared keys, then builds.
+  // Errors: kNotFound (unknown type, lists the known ones),
+  // kInvalidArgument (unknown key, missing required key, factory's own
+  // validation, api_version mismatch).
+  Result<std::unique_ptr<CloudProfile>> create(std::string_view type, const SettingsMap& settings) const;
+
+ private:
+  std::map<std::string, ProfileFactory, std::less<>> factories_;
+};
+
+}  // namespace gw::uplink
