@@ -151,6 +151,10 @@ class Compiler {
       error(fc.pos, "invalid topic filter '" + s + "': " + std::string(why));
       return std::nullopt;
     }
+    size_t wild = out.find_first_of("+#");
+    if (wild == std::string::npos) wild = out.size();
+    f.prefix = out.substr(0, wild);
+    if (!f.prefix.empty() && f.prefix.back() == '/') f.prefix.pop_back();
     f.filter = std::move(out);
     return f;
   }

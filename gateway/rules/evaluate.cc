@@ -161,7 +161,8 @@ bool matches(const Matcher& m, Context& ctx, int* filter_index) {
   if (!m.topics.empty()) {
     int found = -1;
     for (size_t i = 0; i < m.topics.size(); ++i) {
-      if (mqtt::topic_matches(m.topics[i].filter, msg.topic)) {
+      const Filter& f = m.topics[i];
+      if (std::string_view(msg.topic).starts_with(f.prefix) && mqtt::topic_matches(f.filter, msg.topic)) {
         found = static_cast<int>(i);
         break;
       }

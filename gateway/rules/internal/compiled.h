@@ -58,6 +58,10 @@ struct PayloadTest {
 
 struct Filter {
   std::string filter;  // MQTT filter, captures replaced by '+'
+  // The literal text before the first wildcard level, without its trailing
+  // '/': every matching topic starts with it, so a memcmp rejects most
+  // non-matching routes before the level-by-level match.
+  std::string prefix;
   std::vector<std::pair<std::string, int>> captures;  // name -> level index
 };
 
