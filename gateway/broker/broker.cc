@@ -13,6 +13,7 @@
 #include <set>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 
 #include "gateway/broker/connection.h"
 #include "gateway/broker/listener.h"
@@ -44,6 +45,7 @@ struct Session {
   uint64_t connection_id = 0;  // 0 while offline
   uint32_t expiry_s = 0;       // UINT32_MAX: never
   std::chrono::steady_clock::time_point offline_since;
+  SessionState state;  // while offline: unacknowledged and queued messages
 };
 
 }  // namespace
@@ -143,7 +145,8 @@ class Broker::Impl final : public ConnectionHost {
   void send_retained(Connection& conn, const std::string& full_filter, const SubscriptionOptions& options,
                      bool is_new) override;
   bool unsubscribe(Connection& conn, const std::string& full_filter) override;
-  void on_disconnect(Connection& conn, std::optional<WillMessage> will, uint32_t session_expiry_s) override;
+  void on_disconnect(Connection& conn, std::optional<WillMessage> will, uint32_t session_expiry_s,
+                     SessionState state) override;
 
  private:
   void accept(asio::ip::tcp::socket socket, const std::string& listener);
@@ -227,6 +230,7 @@ ConnectDecision Broker::Impl::on_connect(Connection& conn, const mqtt::Connect& 
   d.session_present = it != sessions_.end();
   Session& s = sessions_[cid];
   s.connection_id = conn.id();
+  if (d.session_present) d.resume = std::exchange(s.state, {});
   spdlog::debug("broker: client '{}' connected (v{}, session present {})", cid, static_cast<int>(conn.version()),
                 d.session_present);
   return d;
@@ -238,7 +242,8 @@ void Broker::Impl::end_session(const std::string& client_id) {
   sessions_.erase(client_id);
 }
 
-void Broker::Impl::on_disconnect(Connection& conn, std::optional<WillMessage> will, uint32_t session_expiry_s) {
+void Broker::Impl::on_disconnect(Connection& conn, std::optional<WillMessage> will, uint32_t session_expiry_s,
+                                 SessionState state) {
   const std::string& cid = conn.client_id();
   auto it = sessions_.find(cid);
   const bool owns_session = it != sessions_.end() && it->second.connection_id == conn.id();
@@ -249,6 +254,7 @@ void Broker::Impl::on_disconnect(Connection& conn, std::optional<WillMessage> wi
       it->second.connection_id = 0;
       it->second.expiry_s = session_expiry_s;
       it->second.offline_since = clock_.now();
+      it->second.state = std::move(state);
     }
   }
   if (!will) return;
@@ -330,13 +336,22 @@ void Broker::Impl::route(const Message& msg, const Connection* from) {
   std::vector<Client*> touched;
   for (const auto& [cid, t] : targets) {
     auto s = sessions_.find(cid);
-    if (s == sessions_.end() || s->second.connection_id == 0) {
-      // TODO(broker): queue QoS 1/2 for offline persistent sessions (issue 3).
+    if (s == sessions_.end()) continue;
+    const uint8_t qos = std::min(msg.qos, t.qos);
+    if (s->second.connection_id == 0) {
+      // §3.1.2.4: an offline session keeps QoS 1/2 messages, bounded; QoS 0 is dropped.
+      std::deque<OutboundMessage>& q = s->second.state.queue;
+      if (qos == 0) continue;
+      if (q.size() >= options_.max_queued_messages) {
+        ++totals_.dropped_outbound;
+        continue;
+      }
+      q.push_back(OutboundMessage{msg, qos, t.retain_as_published && msg.retain, t.ids, 0, false});
       continue;
     }
     Client* c = live_client(s->second.connection_id);
     if (c == nullptr) continue;
-    c->connection().deliver(msg, std::min(msg.qos, t.qos), t.retain_as_published && msg.retain, t.ids);
+    c->connection().deliver(msg, qos, t.retain_as_published && msg.retain, t.ids);
     if (&c->connection() != from) touched.push_back(c);
   }
   // The publisher's own client is flushed by its read handler.

@@ -131,10 +131,11 @@ void Connection::on_ingest_done(uint64_t token, const Status& status) {
 
 void Connection::deliver(const Message& msg, uint8_t qos, bool retain, const std::vector<uint32_t>& subscription_ids) {
   if (state_ != State::kConnected) return;
-  if (qos == 0 || inflight_.size() < send_window()) {
-    send_publish(msg, qos, retain, subscription_ids);
+  OutboundMessage item{msg, qos, retain, subscription_ids, 0, false};
+  if (qos == 0 || (queue_.empty() && inflight_.size() < send_window())) {
+    send_publish(std::move(item));
   } else if (queue_.size() < options_.max_queued_messages) {
-    queue_.push_back(Queued{msg, qos, retain, subscription_ids});
+    queue_.push_back(std::move(item));
   } else {
     ++counters_.dropped_outbound;
   }
@@ -257,7 +258,7 @@ void Connection::handle_connect(mqtt::Connect&& c) {
   }
 
   state_ = State::kConnected;
-  const ConnectDecision decision = host_.on_connect(*this, c);
+  ConnectDecision decision = host_.on_connect(*this, c);
   mqtt::Connack ack;
   ack.reason_code = decision.reason_code;
   if (mqtt::is_error(decision.reason_code)) {
@@ -278,6 +279,7 @@ void Connection::handle_connect(mqtt::Connect&& c) {
     }
   }
   send(ack);
+  if (decision.session_present) resume(std::move(decision.resume));
 }
 
 void Connection::handle_publish(mqtt::Publish&& p) {
@@ -475,30 +477,59 @@ uint16_t Connection::next_packet_id() {
   return last_packet_id_;
 }
 
-void Connection::send_publish(const Message& msg, uint8_t qos, bool retain,
-                              const std::vector<uint32_t>& subscription_ids) {
-  mqtt::Publish p = mqtt::to_publish(msg);
-  p.qos = qos;
-  p.retain = retain;
+void Connection::send_publish(OutboundMessage item) {
+  mqtt::Publish p = mqtt::to_publish(item.msg);
+  p.qos = item.qos;
+  p.retain = item.retain;
   p.dup = false;
-  if (version_ == ProtocolVersion::kV5) p.properties.subscription_identifiers = subscription_ids;
-  if (qos > 0) p.packet_id = next_packet_id();
+  if (version_ == ProtocolVersion::kV5) p.properties.subscription_identifiers = item.subscription_ids;
+  if (item.qos > 0) p.packet_id = next_packet_id();
   if (client_max_packet_size_ > 0 && mqtt::encoded_size(p, version_) > client_max_packet_size_) {
     // §3.1.2.11.4: too large for the client → discard as if sent.
     ++counters_.dropped_outbound;
     return;
   }
-  if (qos > 0) inflight_[p.packet_id] = Inflight{qos, false};
   ++counters_.messages_out;
   send(p);
+  if (item.qos > 0) {
+    item.packet_id = p.packet_id;
+    inflight_.emplace(p.packet_id, std::move(item));
+  }
 }
 
 void Connection::drain_queue() {
   while (!queue_.empty() && inflight_.size() < send_window() && state_ == State::kConnected) {
-    Queued q = std::move(queue_.front());
+    OutboundMessage item = std::move(queue_.front());
     queue_.pop_front();
-    send_publish(q.msg, q.qos, q.retain, q.subscription_ids);
+    send_publish(std::move(item));
   }
+}
+
+void Connection::resume(SessionState&& state) {
+  // §4.4: on resuming a session, resend unacknowledged PUBLISH (DUP set, same
+  // packet id) and PUBREL, in their original order, before anything new.
+  for (OutboundMessage& item : state.inflight) {
+    if (item.released) {
+      send(mqtt::Pubrel{item.packet_id, ReasonCode::kSuccess, {}});
+    } else {
+      mqtt::Publish p = mqtt::to_publish(item.msg);
+      p.qos = item.qos;
+      p.retain = item.retain;
+      p.dup = true;
+      p.packet_id = item.packet_id;
+      if (version_ == ProtocolVersion::kV5) p.properties.subscription_identifiers = item.subscription_ids;
+      ++counters_.messages_out;
+      send(p);
+    }
+    const uint16_t id = item.packet_id;
+    inflight_.emplace(id, std::move(item));
+  }
+  for (uint16_t id : state.qos2_received) {
+    qos2_in_.insert(id);
+    qos2_in_acked_.insert(id);
+  }
+  for (OutboundMessage& item : state.queue) queue_.push_back(std::move(item));
+  drain_queue();
 }
 
 template <typename P>
@@ -547,9 +578,15 @@ void Connection::finish(bool publish_will) {
     will->message.received_at_ms = clock_.wall_ms();
   }
   will_.reset();
-  pending_.clear();
+  pending_.clear();  // unacknowledged inbound: the client sends them again
+  SessionState state;
+  // Send order is packet id order except across a wrap of the 16-bit id.
+  for (auto& [id, item] : inflight_) state.inflight.push_back(std::move(item));
+  state.queue = std::move(queue_);
+  state.qos2_received = qos2_in_acked_;
+  inflight_.clear();
   queue_.clear();
-  host_.on_disconnect(*this, std::move(will), session_expiry_s_);
+  host_.on_disconnect(*this, std::move(will), session_expiry_s_, std::move(state));
 }
 
 }  // namespace gw::broker

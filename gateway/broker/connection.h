@@ -87,11 +87,32 @@ struct ConnectionCounters {
   uint64_t protocol_errors = 0;   // closed for a malformed or illegal packet
 };
 
+// One outbound application message for a client, queued or in flight.
+struct OutboundMessage {
+  Message msg;
+  uint8_t qos = 0;      // already min(publish, subscription)
+  bool retain = false;  // the RETAIN flag to send
+  std::vector<uint32_t> subscription_ids;
+  uint16_t packet_id = 0;  // set once sent (QoS 1/2)
+  bool released = false;   // QoS 2: PUBREC received, PUBREL sent, awaiting PUBCOMP
+};
+
+// The part of a session (MQTT 5.0 §4.1) that outlives a network connection:
+// what the client has not acknowledged yet. The connection hands it to the
+// host in on_disconnect(); the host keeps it (and appends to `queue` while the
+// client is offline) and hands it back in ConnectDecision::resume.
+struct SessionState {
+  std::vector<OutboundMessage> inflight;  // sent, unacknowledged: resent on resume (§4.4)
+  std::deque<OutboundMessage> queue;      // not sent yet
+  std::set<uint16_t> qos2_received;       // inbound QoS 2 with PUBREC sent, awaiting PUBREL
+};
+
 // What the broker answers to a CONNECT (auth, sessions). Later: auth result
 // (0x86 / 0x87), server reference.
 struct ConnectDecision {
   mqtt::ReasonCode reason_code = mqtt::ReasonCode::kSuccess;
   bool session_present = false;
+  SessionState resume;  // with session_present: what to resend and deliver
 };
 
 // A will to publish when the connection ends without DISCONNECT 0x00.
@@ -126,9 +147,10 @@ class ConnectionHost {
                              bool is_new) = 0;
   virtual bool unsubscribe(Connection& conn, const std::string& full_filter) = 0;
   // The connection ended (close requested or transport gone), once. `will` is
-  // set when the will must be published. The session then lives on or ends
-  // per its expiry interval.
-  virtual void on_disconnect(Connection& conn, std::optional<WillMessage> will, uint32_t session_expiry_s) = 0;
+  // set when the will must be published. The session then lives on (keeping
+  // `state`) or ends per its expiry interval.
+  virtual void on_disconnect(Connection& conn, std::optional<WillMessage> will, uint32_t session_expiry_s,
+                             SessionState state) = 0;
 };
 
 class Connection {
@@ -194,17 +216,6 @@ class Connection {
     uint8_t qos = 0;
     std::optional<Status> result;
   };
-  // One outbound QoS 1/2 PUBLISH awaiting PUBACK or PUBREC/PUBCOMP.
-  struct Inflight {
-    uint8_t qos = 0;
-    bool released = false;  // QoS 2: PUBREL sent, awaiting PUBCOMP
-  };
-  struct Queued {
-    Message msg;
-    uint8_t qos = 0;
-    bool retain = false;
-    std::vector<uint32_t> subscription_ids;
-  };
 
   void handle_frame(std::string_view frame);
   void handle_connect(mqtt::Connect&& c);
@@ -217,7 +228,8 @@ class Connection {
   void handle_unsubscribe(mqtt::Unsubscribe&& u);
   void handle_disconnect(const mqtt::Disconnect& d);
   void flush_acks();
-  void send_publish(const Message& msg, uint8_t qos, bool retain, const std::vector<uint32_t>& subscription_ids);
+  void send_publish(OutboundMessage item);
+  void resume(SessionState&& state);
   void drain_queue();
   uint16_t next_packet_id();
   size_t send_window() const;
@@ -264,8 +276,8 @@ class Connection {
 
   // Outbound.
   uint16_t last_packet_id_ = 0;
-  std::map<uint16_t, Inflight> inflight_;
-  std::deque<Queued> queue_;
+  std::map<uint16_t, OutboundMessage> inflight_;
+  std::deque<OutboundMessage> queue_;
 
   ConnectionCounters counters_;
 };

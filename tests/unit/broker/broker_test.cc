@@ -298,6 +298,69 @@ TEST_F(BrokerTest, MalformedPacketGetsDisconnect0x81AndOthersCarryOn) {
   EXPECT_EQ(broker_->stats().protocol_errors, 1u);
 }
 
+// Reads one whole packet (fixed header + remaining length < 128).
+std::string read_packet(RawClient& c) {
+  std::string head = c.read(2);
+  if (head.size() < 2) return head;
+  return head + c.read(static_cast<uint8_t>(head[1]));
+}
+
+std::string publish_bytes(mqtt::ProtocolVersion v, const std::string& topic, uint8_t qos, uint16_t id) {
+  mqtt::Publish p;
+  p.topic = topic;
+  p.payload = "x";
+  p.qos = qos;
+  p.packet_id = id;
+  std::string out;
+  mqtt::encode(p, v, out);
+  return out;
+}
+
+TEST_F(BrokerTest, RefusalOnTheWireV5PubackReasonV311NoAck) {
+  sink_.set_answer(resource_exhausted("queue full"));
+  {
+    RawClient raw(broker_->bound_port("local"));
+    raw.send(connect_bytes(mqtt::ProtocolVersion::kV5, "refused-5"));
+    read_packet(raw);  // CONNACK
+    raw.send(publish_bytes(mqtt::ProtocolVersion::kV5, "t", 1, 7));
+    const std::string ack = read_packet(raw);
+    ASSERT_GE(ack.size(), 5u);
+    EXPECT_EQ(ack[0], '\x40');                    // PUBACK
+    EXPECT_EQ(ack.substr(2, 2), std::string("\x00\x07", 2));  // packet id 7
+    EXPECT_EQ(ack[4], '\x97');                    // Quota exceeded
+  }
+  {
+    RawClient raw(broker_->bound_port("local"));
+    raw.send(connect_bytes(mqtt::ProtocolVersion::kV311, "refused-311"));
+    EXPECT_EQ(read_packet(raw), std::string("\x20\x02\x00\x00", 4));
+    raw.send(publish_bytes(mqtt::ProtocolVersion::kV311, "t", 1, 7));
+    raw.send(std::string("\xc0\x00", 2));  // PINGREQ
+    // The next packet is the PINGRESP: no PUBACK came first.
+    EXPECT_EQ(read_packet(raw), std::string("\xd0\x00", 2));
+  }
+  EXPECT_TRUE(eventually([&] { return broker_->stats().ingest_refused == 2; }));
+}
+
+TEST_F(BrokerTest, PersistentSessionQueuesWhileOffline) {
+  const auto out = dir_ / "sub.out";
+  const std::vector<std::string> sub = {"mosquitto_sub", "-h", "127.0.0.1", "-p", port_, "-V", "mqttv311", "-c",
+                                        "-i", "persist-1", "-q", "1", "-t", "q/#", "-C", "1", "-W", "10", "-F", "%t|%p"};
+  {
+    Process first(sub, out);
+    ASSERT_TRUE(eventually([&] { return broker_->stats().subscriptions == 1; }));
+    EXPECT_EQ(run_command(pub("mqttv311", "q/1", "online"), 10s).exit_code, 0);
+    EXPECT_EQ(first.wait(10s), 0);
+  }
+  EXPECT_EQ(gw::testing::read_file(out), "q/1|online\n");
+  ASSERT_TRUE(eventually([&] { return broker_->stats().connections_current == 0; }));
+  EXPECT_EQ(broker_->stats().subscriptions, 1u);  // Clean Session 0: the session stays
+  EXPECT_EQ(run_command(pub("mqttv5", "q/2", "while-offline"), 10s).exit_code, 0);
+  const auto out2 = dir_ / "sub2.out";
+  Process second(sub, out2);
+  EXPECT_EQ(second.wait(10s), 0);
+  EXPECT_EQ(gw::testing::read_file(out2), "q/2|while-offline\n");
+}
+
 TEST_F(BrokerTest, WrongProtocolLevelOverTheWire) {
   RawClient raw(broker_->bound_port("local"));
   raw.send(std::string("\x10\x0c\x00\x04MQTT\x03\x02\x00\x3c\x00\x00", 14));

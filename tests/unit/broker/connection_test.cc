@@ -43,10 +43,11 @@ class FakeHost : public ConnectionHost {
     retained_for.push_back(f);
   }
   bool unsubscribe(Connection&, const std::string& f) override { return subs.erase(f) > 0; }
-  void on_disconnect(Connection&, std::optional<WillMessage> w, uint32_t expiry) override {
+  void on_disconnect(Connection&, std::optional<WillMessage> w, uint32_t expiry, SessionState st) override {
     ++disconnects;
     will = std::move(w);
     session_expiry = expiry;
+    state = std::move(st);
   }
 
   ConnectDecision decision;
@@ -59,6 +60,7 @@ class FakeHost : public ConnectionHost {
   int disconnects = 0;
   std::optional<WillMessage> will;
   uint32_t session_expiry = 0;
+  SessionState state;
 };
 
 template <typename P>
@@ -686,6 +688,54 @@ TEST_F(ConnectionTest, TakeOverSendsSessionTakenOver) {
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(std::get<mqtt::Disconnect>(out[0]).reason_code, ReasonCode::kSessionTakenOver);
   EXPECT_TRUE(conn_->close_requested());
+}
+
+TEST_F(ConnectionTest, SessionStateIsHandedOverAndResumed) {
+  mqtt::Connect c;
+  c.properties.session_expiry_interval_s = 300;
+  connect(ProtocolVersion::kV5, c);
+  Message m;
+  m.topic = "t";
+  m.payload = "p";
+  conn_->deliver(m, 1, false, {});
+  conn_->deliver(m, 2, false, {});
+  take(ProtocolVersion::kV5);
+  conn_->on_bytes(bytes(mqtt::Pubrec{2, ReasonCode::kSuccess, {}}, ProtocolVersion::kV5));  // id 2 released
+  take(ProtocolVersion::kV5);
+  publish(ProtocolVersion::kV5, "in", 2, 50);
+  conn_->on_ingest_done(host_.ingested[0].token, Status::ok());  // PUBREC sent for inbound 50
+  conn_->on_transport_closed();
+  EXPECT_EQ(host_.session_expiry, 300u);
+  ASSERT_EQ(host_.state.inflight.size(), 2u);
+  EXPECT_EQ(host_.state.qos2_received, (std::set<uint16_t>{50}));
+
+  // A new connection resumes it: PUBLISH 1 again with DUP, PUBREL 2, and the
+  // inbound QoS 2 id is still known (its PUBREL completes).
+  host_.decision.session_present = true;
+  host_.decision.resume = std::move(host_.state);
+  conn_.reset();
+  make();
+  mqtt::Connect again;
+  again.version = ProtocolVersion::kV5;
+  again.client_id = "dev-1";
+  again.clean_start = false;
+  conn_->on_bytes(bytes(again, ProtocolVersion::kV5));
+  auto out = take(ProtocolVersion::kV5);
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_TRUE(std::get<mqtt::Connack>(out[0]).session_present);
+  const auto& p = std::get<mqtt::Publish>(out[1]);
+  EXPECT_EQ(p.packet_id, 1);
+  EXPECT_TRUE(p.dup);
+  EXPECT_EQ(std::get<mqtt::Pubrel>(out[2]).packet_id, 2);
+  conn_->on_bytes(bytes(mqtt::Pubrel{50, ReasonCode::kSuccess, {}}, ProtocolVersion::kV5));
+  out = take(ProtocolVersion::kV5);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(std::get<mqtt::Pubcomp>(out[0]).reason_code, ReasonCode::kSuccess);
+  // New packet ids do not collide with the resumed ones.
+  conn_->deliver(m, 1, false, {});
+  out = take(ProtocolVersion::kV5);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(std::get<mqtt::Publish>(out[0]).packet_id, 3);
 }
 
 }  // namespace
