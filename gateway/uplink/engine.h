@@ -1,0 +1,108 @@
+// Engine: one uplink to one cloud target. Leases rows from the store, packs
+// them into batches (batcher.h), publishes each at QoS 1 through a Transport
+// shaped by the CloudProfile, and acks the rows in the store only on the
+// cloud's PUBACK. Failures release the rows, back off with full jitter and
+// feed the circuit breaker; while the cloud is down rows simply stay in the
+// store. Up to `max_inflight` batches await their PUBACK at once.
+//
+// Threads: start() launches one named thread ("up-<name>") that owns all
+// uplink state and is the only caller of the profile and transport. Paho's
+// callbacks only queue events for it. start()/stop() are called from the
+// owner (main) thread; stats() is thread-safe. Not copyable.
+//
+// Delivery is at-least-once: a batch whose PUBACK was lost is sent again
+// (with a new batch-seq); consumers drop duplicates by (gateway-id, seq).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "gateway/core/clock.h"
+#include "gateway/core/status.h"
+#include "gateway/store/store.h"
+#include "gateway/uplink/backoff.h"
+#include "gateway/uplink/breaker.h"
+#include "gateway/uplink/envelope.h"
+#include "gateway/uplink/profile.h"
+#include "gateway/uplink/transport.h"
+
+namespace gw::uplink {
+
+struct UplinkOptions {
+  std::string name;        // the uplink's name: store key, thread and log name
+  std::string gateway_id;  // stamped on every batch
+  std::string topic_template = "gw/{gateway_id}/{route}";  // {gateway_id} {route} {uplink}
+  size_t max_messages = 1000;                // per batch
+  size_t max_bytes = 65536;                  // compressed payload per batch (capped by the profile)
+  std::chrono::milliseconds linger{200};     // a partial batch leaves when its oldest row waited this long
+  Compression compression = Compression::kGzip;
+  BackoffOptions backoff;                    // reconnects and retries
+  BreakerOptions breaker;
+  size_t max_inflight = 4;                   // batches awaiting PUBACK (capped by the profile)
+  std::chrono::milliseconds publish_timeout{30'000};  // no PUBACK by then: retry on a new connection
+};
+
+struct EngineStats {
+  bool connected = false;
+  BreakerState breaker = BreakerState::kClosed;
+  uint64_t breaker_transitions = 0;
+  uint64_t batches_sent = 0;     // acknowledged by the cloud
+  uint64_t messages_sent = 0;
+  uint64_t bytes_sent = 0;       // compressed payload bytes
+  uint64_t raw_bytes_sent = 0;   // before compression
+  uint64_t publish_retries = 0;  // batches released for a retry
+  uint64_t throttled = 0;        // of which the cloud said "slow down"
+  uint64_t rejected_batches = 0; // refused by the cloud (split and retried)
+  uint64_t dropped_messages = 0; // never sendable: too big alone, or refused alone
+  uint64_t connects = 0;         // successful connections
+  uint64_t connect_failures = 0;
+  uint64_t last_batch_seq = 0;   // last batch sequence acknowledged
+  size_t inflight_batches = 0;
+};
+
+class Engine {
+ public:
+  using TransportFactory = std::function<std::unique_ptr<Transport>(TransportEventSink)>;
+
+  // Validates the options against the profile's limits (kInvalidArgument:
+  // empty name, bad topic template, zero limits, profile API mismatch).
+  // Does not connect. `store` and `clock` are borrowed and must outlive the
+  // engine. Uses the Paho transport.
+  static Result<std::unique_ptr<Engine>> create(UplinkOptions options, std::unique_ptr<CloudProfile> profile,
+                                                store::Store& store, const Clock& clock);
+  // Same with another transport (tests: a scripted fake).
+  static Result<std::unique_ptr<Engine>> create(UplinkOptions options, std::unique_ptr<CloudProfile> profile,
+                                                store::Store& store, const Clock& clock,
+                                                TransportFactory transport_factory);
+
+  // Stops (with no grace) if still running.
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Starts the engine thread; it connects and begins draining the queue.
+  // Call once.
+  void start();
+
+  // Stops leasing, gives batches already published up to `grace` for their
+  // PUBACK, releases every other leased row back to the store, disconnects
+  // and joins the thread. Blocks up to about `grace` plus a disconnect
+  // timeout. Idempotent.
+  void stop(std::chrono::milliseconds grace);
+
+  // A snapshot; thread-safe.
+  EngineStats stats() const;
+
+  const UplinkOptions& options() const;
+
+ private:
+  class Impl;
+  explicit Engine(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace gw::uplink

@@ -1,1 +1,0 @@
-// plugin sources arrive with its implementation.
