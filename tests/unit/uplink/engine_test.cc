@@ -1,0 +1,293 @@
+// Engine against a scripted transport (no network) and a real Store.
+#include "gateway/uplink/engine.h"
+
+#include <gtest/gtest.h>
+
+#include <mutex>
+#include <random>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+
+#include "tests/support/process.h"
+
+namespace gw::uplink {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+class TestProfile final : public CloudProfile {
+ public:
+  std::string_view type() const override { return "test"; }
+  std::string describe() const override { return "test profile"; }
+  Result<ConnectOptions> connect_options(const Clock&) override {
+    ConnectOptions o;
+    o.host = "fake";
+    o.client_id = "c";
+    return o;
+  }
+  Limits limits() const override { return {}; }
+  Result<Publish> shape(OutgoingBatch b) const override {
+    Publish p;
+    p.topic = std::move(b.topic);
+    p.payload = std::move(b.payload);
+    p.user_properties = b.metadata.as_properties();
+    return p;
+  }
+};
+
+// Scripted cloud: decides each publish's fate with `policy`, answers
+// asynchronously from its own thread like Paho would.
+class FakeTransport final : public Transport {
+ public:
+  struct Shared {
+    std::mutex mu;
+    std::function<Outcome(const std::vector<int64_t>& seqs, int attempt)> policy;
+    std::vector<std::vector<int64_t>> delivered;  // seqs per delivered batch
+    std::set<uint64_t> batch_seqs;
+    int publishes = 0;
+    int connects = 0;
+    bool refuse_connect = false;
+  };
+
+  FakeTransport(TransportEventSink sink, std::shared_ptr<Shared> shared) : sink_(std::move(sink)), s_(std::move(shared)) {}
+  ~FakeTransport() override { disconnect(milliseconds(0)); }
+
+  Status start_connect(const ConnectOptions&) override {
+    bool refuse;
+    {
+      std::lock_guard lock(s_->mu);
+      ++s_->connects;
+      refuse = s_->refuse_connect;
+    }
+    later([this, refuse] {
+      TransportEvent e;
+      e.kind = refuse ? TransportEvent::Kind::kConnectFailed : TransportEvent::Kind::kConnected;
+      e.attempt.outcome = refuse ? Outcome::kRetry : Outcome::kDelivered;
+      sink_(e);
+    });
+    return Status::ok();
+  }
+
+  Status publish(uint64_t id, const Publish& p) override {
+    auto lines = decode_batch(p.payload);
+    EXPECT_TRUE(lines.is_ok());
+    std::vector<int64_t> seqs;
+    for (const auto& l : *lines) seqs.push_back(nlohmann::json::parse(l)["seq"].get<int64_t>());
+    Outcome o;
+    {
+      std::lock_guard lock(s_->mu);
+      o = s_->policy ? s_->policy(seqs, s_->publishes) : Outcome::kDelivered;
+      ++s_->publishes;
+      if (o == Outcome::kDelivered) {
+        s_->delivered.push_back(seqs);
+        s_->batch_seqs.insert(std::stoull(p.user_properties[2].second));
+      }
+    }
+    later([this, id, o] {
+      TransportEvent e;
+      e.kind = TransportEvent::Kind::kPublishDone;
+      e.id = id;
+      e.attempt.outcome = o;
+      e.attempt.throttled = false;
+      sink_(e);
+    });
+    return Status::ok();
+  }
+
+  void disconnect(milliseconds) override {
+    for (auto& t : threads_) t.join();
+    threads_.clear();
+  }
+
+ private:
+  void later(std::function<void()> f) { threads_.emplace_back(std::move(f)); }
+
+  TransportEventSink sink_;
+  std::shared_ptr<Shared> s_;
+  std::vector<std::thread> threads_;
+};
+
+struct Fixture {
+  gw::testing::TempDir dir;
+  std::unique_ptr<store::Store> store;
+  std::shared_ptr<FakeTransport::Shared> cloud = std::make_shared<FakeTransport::Shared>();
+
+  Fixture() {
+    store::StoreOptions so;
+    so.path = (dir / "q.db").string();
+    so.durability = store::Durability::kOs;
+    auto st = store::Store::open(so, SystemClock::instance());
+    EXPECT_TRUE(st.is_ok()) << st.status().to_string();
+    store = std::move(*st);
+  }
+
+  void append(int n, size_t payload_bytes = 20) {
+    for (int i = 0; i < n; ++i) {
+      store::NewRow r;
+      r.uplink = "cloud";
+      r.route = "r";
+      r.message.topic = "t";
+      r.message.received_at_ms = SystemClock::instance().wall_ms();
+      r.message.payload = std::string(payload_bytes, 'x');
+      EXPECT_TRUE(store->append({r}, {}).is_ok());
+    }
+    store->flush();
+  }
+
+  std::unique_ptr<Engine> engine(UplinkOptions o) {
+    o.name = "cloud";
+    o.gateway_id = "g";
+    o.linger = milliseconds(5);
+    o.backoff.initial = milliseconds(5);
+    o.backoff.max = milliseconds(20);
+    o.backoff.seed = 9;
+    auto e = Engine::create(o, std::make_unique<TestProfile>(), *store, SystemClock::instance(),
+                            [c = cloud](TransportEventSink sink) { return std::make_unique<FakeTransport>(sink, c); });
+    EXPECT_TRUE(e.is_ok()) << e.status().to_string();
+    return std::move(*e);
+  }
+
+  bool drained(seconds timeout = seconds(10)) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      store->flush();
+      if (*store->count("cloud") == 0) return true;
+      std::this_thread::sleep_for(milliseconds(5));
+    }
+    return false;
+  }
+
+  std::multiset<int64_t> delivered() {
+    std::lock_guard lock(cloud->mu);
+    std::multiset<int64_t> out;
+    for (const auto& b : cloud->delivered) out.insert(b.begin(), b.end());
+    return out;
+  }
+};
+
+TEST(EngineTest, RejectsBadOptions) {
+  Fixture f;
+  UplinkOptions o;
+  EXPECT_FALSE(Engine::create(o, std::make_unique<TestProfile>(), *f.store, SystemClock::instance()).is_ok());
+  o.name = "x";
+  o.topic_template = "gw/{nope}";
+  EXPECT_EQ(Engine::create(o, std::make_unique<TestProfile>(), *f.store, SystemClock::instance()).status().code(),
+            StatusCode::kInvalidArgument);
+}
+
+TEST(EngineTest, RetriesUntilDeliveredAndBatchSeqsIncrease) {
+  Fixture f;
+  f.append(300);
+  // Every third publish fails transiently.
+  f.cloud->policy = [](const std::vector<int64_t>&, int attempt) {
+    return attempt % 3 == 1 ? Outcome::kRetry : Outcome::kDelivered;
+  };
+  UplinkOptions o;
+  o.max_messages = 25;
+  o.breaker.failure_threshold = 0;
+  auto e = f.engine(o);
+  e->start();
+  ASSERT_TRUE(f.drained());
+  e->stop(seconds(1));
+  const auto got = f.delivered();
+  EXPECT_EQ(std::set<int64_t>(got.begin(), got.end()).size(), 300u);
+  EXPECT_EQ(got.size(), 300u) << "a failed attempt is not counted as delivered";
+  const auto s = e->stats();
+  EXPECT_GT(s.publish_retries, 0u);
+  EXPECT_EQ(s.messages_sent, 300u);
+  EXPECT_EQ(f.store->last_batch_seq("cloud"), s.last_batch_seq);
+  EXPECT_EQ(f.cloud->batch_seqs.size(), s.batches_sent) << "batch-seq never reused";
+}
+
+TEST(EngineTest, BisectsARefusedBatchAndDropsOnlyThePoisonMessage) {
+  Fixture f;
+  f.append(40);
+  // The cloud refuses any batch holding seq 17.
+  f.cloud->policy = [](const std::vector<int64_t>& seqs, int) {
+    return std::find(seqs.begin(), seqs.end(), 17) != seqs.end() ? Outcome::kReject : Outcome::kDelivered;
+  };
+  UplinkOptions o;
+  o.max_messages = 40;
+  auto e = f.engine(o);
+  e->start();
+  ASSERT_TRUE(f.drained());
+  e->stop(seconds(1));
+  const auto got = f.delivered();
+  EXPECT_EQ(got.size(), 39u);
+  EXPECT_EQ(got.count(17), 0u);
+  EXPECT_EQ(e->stats().dropped_messages, 1u);
+  EXPECT_GE(e->stats().rejected_batches, 2u);
+}
+
+TEST(EngineTest, OversizeMessageIsDroppedAndCounted) {
+  Fixture f;
+  f.append(3, 20);
+  {
+    store::NewRow r;
+    r.uplink = "cloud";
+    r.route = "r";
+    r.message.received_at_ms = SystemClock::instance().wall_ms();
+    std::mt19937 rng(5);  // incompressible: too big for 4 KiB even alone
+    for (int i = 0; i < 20000; ++i) r.message.payload += static_cast<char>(rng() & 0xff);
+    ASSERT_TRUE(f.store->append({r}, {}).is_ok());
+    f.store->flush();
+  }
+  UplinkOptions o;
+  o.max_bytes = 4096;
+  auto e = f.engine(o);
+  e->start();
+  ASSERT_TRUE(f.drained());
+  e->stop(seconds(1));
+  EXPECT_EQ(f.delivered().size(), 3u);
+  EXPECT_EQ(e->stats().dropped_messages, 1u);
+}
+
+TEST(EngineTest, CloudDownKeepsRowsAndBreakerOpens) {
+  Fixture f;
+  f.append(10);
+  f.cloud->refuse_connect = true;
+  UplinkOptions o;
+  o.breaker.failure_threshold = 3;
+  o.breaker.open_for = milliseconds(100);
+  auto e = f.engine(o);
+  e->start();
+  const auto deadline = std::chrono::steady_clock::now() + seconds(5);
+  while (std::chrono::steady_clock::now() < deadline && e->stats().breaker != BreakerState::kOpen) {
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  EXPECT_EQ(e->stats().breaker, BreakerState::kOpen);
+  EXPECT_EQ(*f.store->count("cloud"), 10);
+  {
+    std::lock_guard lock(f.cloud->mu);
+    f.cloud->refuse_connect = false;
+  }
+  ASSERT_TRUE(f.drained());
+  EXPECT_EQ(e->stats().breaker, BreakerState::kClosed);
+  EXPECT_GE(e->stats().connect_failures, 3u);
+  e->stop(seconds(1));
+}
+
+TEST(EngineTest, StopReleasesUnsentRows) {
+  Fixture f;
+  f.append(50);
+  // The cloud never answers: in-flight batches are abandoned at stop.
+  f.cloud->policy = [](const std::vector<int64_t>&, int) { return Outcome::kRetry; };
+  UplinkOptions o;
+  o.max_messages = 10;
+  o.breaker.failure_threshold = 0;
+  auto e = f.engine(o);
+  e->start();
+  std::this_thread::sleep_for(milliseconds(100));
+  e->stop(milliseconds(50));
+  f.store->flush();
+  EXPECT_EQ(*f.store->count("cloud"), 50);
+  // Everything is leasable again.
+  auto rows = f.store->lease("cloud", 100, 1 << 20);
+  ASSERT_TRUE(rows.is_ok());
+  EXPECT_EQ(rows->size(), 50u);
+}
+
+}  // namespace
+}  // namespace gw::uplink
