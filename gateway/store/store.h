@@ -32,6 +32,8 @@ struct StoreOptions {
   Durability durability = Durability::kFsync;
   size_t group_max_messages = 1000;                  // a group commits at this many appends...
   std::chrono::milliseconds group_window{2};         // ...or this long after its first append
+                                                     // (real steady time, not the injected Clock:
+                                                     // the writer sleeps on it)
   size_t max_pending = 50000;                        // appends waiting for the writer
   bool quick_check = true;                           // PRAGMA quick_check on open (O(size))
 };
@@ -116,7 +118,9 @@ class Store {
   // Rows currently stored for `uplink` (leased or not). For stats and tests.
   Result<int64_t> count(std::string_view uplink);
 
-  // Blocks until everything appended or acked before the call is committed.
+  // Blocks until everything appended or acked before the call is committed
+  // (or failed: check health()). Closes the current group at once. Must not be
+  // called from a completion (it runs on the writer thread).
   void flush();
 
   // OK, or the sticky error that stopped acknowledgements.
