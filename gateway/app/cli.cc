@@ -1,17 +1,256 @@
 #include "gateway/app/cli.h"
 
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
 #include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <optional>
+#include <sstream>
+#include <string>
 #include <string_view>
+#include <vector>
+
+#include "gateway/app/gateway.h"
+#include "gateway/config/config.h"
+#include "gateway/rules/route_table.h"
+#include "gateway/telemetry/logging.h"
+#include "gateway/uplink/envelope.h"
+
+#ifdef GW_HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
 
 namespace gw::app {
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+
+constexpr const char* kUsage =
+    "usage: edge-gateway COMMAND\n"
+    "  run --config FILE [--log-level LEVEL]   run the gateway in the foreground\n"
+    "  check-config FILE                        validate a config file\n"
+    "  routes test --config FILE --topic T [--prop K=V]... [--client-id C] [--username U]\n"
+    "              [--qos N] [--retain] [--content-type T] [--payload JSON]\n"
+    "                                           show where a message would go\n"
+    "  decode [FILE|-]                          print a batch payload as JSON lines\n"
+    "  version                                  print the version\n";
+
+int usage_error(const std::string& message) {
+  std::fprintf(stderr, "edge-gateway: %s\n%s", message.c_str(), kUsage);
+  return kExitUsage;
+}
+
+void notify([[maybe_unused]] const char* state) {
+#ifdef GW_HAVE_SYSTEMD
+  sd_notify(0, state);
+#endif
+}
+
+// Loads and compiles a config; prints every diagnostic to `out`. Returns the
+// config and its route table only when there is no error.
+struct Loaded {
+  config::Config cfg;
+  std::shared_ptr<const rules::RouteTable> routes;
+};
+std::optional<Loaded> load(const std::string& path, FILE* out) {
+  auto result = config::load_file(path);
+  std::optional<Loaded> loaded;
+  if (result.config) {
+    auto routes = rules::RouteTable::compile(*result.config, &result.diagnostics);
+    if (routes.is_ok()) loaded = Loaded{std::move(*result.config), std::move(routes).value()};
+  }
+  for (const auto& d : result.diagnostics) std::fprintf(out, "%s\n", d.to_string().c_str());
+  return loaded;
+}
+
+int cmd_check_config(const std::vector<std::string>& args) {
+  if (args.size() != 1) return usage_error("check-config takes one FILE");
+  auto loaded = load(args[0], stdout);
+  if (!loaded) return kExitUsage;
+  const auto& c = loaded->cfg;
+  std::printf("%s: ok: gateway '%s', %zu listener(s), %zu uplink(s), %zu route(s), default route %s\n",
+              args[0].c_str(), c.gateway.id.c_str(), c.listeners.size(), c.uplinks.size(), c.routes.size(),
+              c.default_route.drop ? "drop" : "forward");
+  return kExitOk;
+}
+
+int cmd_decode(const std::vector<std::string>& args) {
+  if (args.size() > 1) return usage_error("decode takes at most one FILE");
+  std::string bytes;
+  if (args.empty() || args[0] == "-") {
+    bytes.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+  } else {
+    std::ifstream in(args[0], std::ios::binary);
+    if (!in) {
+      std::fprintf(stderr, "edge-gateway: decode: cannot read %s\n", args[0].c_str());
+      return kExitFailure;
+    }
+    bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  auto lines = uplink::decode_batch(bytes);
+  if (!lines.is_ok()) {
+    std::fprintf(stderr, "edge-gateway: decode: %s\n", lines.status().to_string().c_str());
+    return kExitFailure;
+  }
+  for (const auto& l : *lines) std::printf("%s\n", l.c_str());
+  return kExitOk;
+}
+
+int cmd_routes(const std::vector<std::string>& args) {
+  if (args.empty() || args[0] != "test") return usage_error("routes: only 'routes test' exists");
+  std::string config_path;
+  Message msg;
+  msg.protocol_version = 5;
+  bool have_topic = false;
+  for (size_t i = 1; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto value = [&](std::string& out) {
+      if (i + 1 >= args.size()) return false;
+      out = args[++i];
+      return true;
+    };
+    std::string v;
+    if (a == "--retain") {
+      msg.retain = true;
+    } else if (!value(v)) {
+      return usage_error("routes test: " + a + " needs a value");
+    } else if (a == "--config") {
+      config_path = v;
+    } else if (a == "--topic") {
+      msg.topic = v;
+      have_topic = true;
+    } else if (a == "--prop") {
+      const auto eq = v.find('=');
+      if (eq == std::string::npos) return usage_error("--prop takes K=V");
+      msg.properties.user.emplace_back(v.substr(0, eq), v.substr(eq + 1));
+    } else if (a == "--client-id") {
+      msg.client_id = v;
+    } else if (a == "--username") {
+      msg.username = v;
+    } else if (a == "--qos") {
+      if (v != "0" && v != "1" && v != "2") return usage_error("--qos takes 0, 1 or 2");
+      msg.qos = static_cast<uint8_t>(v[0] - '0');
+    } else if (a == "--content-type") {
+      msg.properties.content_type = v;
+    } else if (a == "--payload") {
+      msg.payload = v;
+    } else {
+      return usage_error("routes test: unknown option " + a);
+    }
+  }
+  if (config_path.empty() || !have_topic) return usage_error("routes test needs --config FILE and --topic T");
+  auto loaded = load(config_path, stderr);
+  if (!loaded) return kExitUsage;
+  rules::Decision decision;
+  loaded->routes->evaluate(msg, decision);
+  std::printf("%s\n", rules::decision_to_json(decision, msg).c_str());
+  return kExitOk;
+}
+
+int cmd_run(const std::vector<std::string>& args) {
+  std::string config_path;
+  std::string level = "info";
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--config" && i + 1 < args.size()) {
+      config_path = args[++i];
+    } else if (args[i] == "--log-level" && i + 1 < args.size()) {
+      level = args[++i];
+    } else {
+      return usage_error("run: unknown argument " + args[i]);
+    }
+  }
+  if (config_path.empty()) return usage_error("run needs --config FILE");
+  if (auto st = telemetry::setup_logging({level, telemetry::stderr_is_journal()}); !st.is_ok()) {
+    return usage_error(st.message());
+  }
+
+  // Signals are taken synchronously by this thread; block them before any
+  // other thread starts so they all inherit the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  auto loaded = load(config_path, stderr);
+  if (!loaded) return kExitUsage;
+  const auto& cfg = loaded->cfg;
+
+  auto gateway = Gateway::create(cfg, loaded->routes, SystemClock::instance());
+  if (!gateway.is_ok()) {
+    spdlog::error("cannot start: {}", gateway.status().message());
+    return kExitFailure;
+  }
+  if (auto st = (*gateway)->start(); !st.is_ok()) {
+    spdlog::error("cannot start: {}", st.message());
+    return kExitFailure;
+  }
+  spdlog::info("edge-gateway {} running as '{}' ({} uplink(s), {} route(s))", GW_VERSION, cfg.gateway.id,
+               cfg.uplinks.size(), cfg.routes.size());
+  notify("READY=1");
+
+  while (true) {
+    int sig = 0;
+    if (sigwait(&signals, &sig) != 0) continue;
+    if (sig == SIGHUP) {
+      notify("RELOADING=1");
+      spdlog::info("SIGHUP: reloading routes from {}", config_path);
+      std::ostringstream problems;
+      auto result = config::load_file(config_path);
+      std::shared_ptr<const rules::RouteTable> table;
+      if (result.config) {
+        auto routes = rules::RouteTable::compile(*result.config, &result.diagnostics);
+        if (routes.is_ok()) table = std::move(routes).value();
+      }
+      for (const auto& d : result.diagnostics) spdlog::warn("{}", d.to_string());
+      if (table) {
+        (*gateway)->swap_routes(std::move(table));
+        spdlog::info("routes reloaded ({} route(s))", result.config->routes.size());
+      } else {
+        spdlog::error("reload failed; keeping the routes in use");
+      }
+      notify("READY=1");
+      continue;
+    }
+    spdlog::info("{}: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    break;
+  }
+  notify("STOPPING=1");
+  (*gateway)->stop();
+  spdlog::info("stopped");
+  return kExitOk;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
-  if (argc >= 2 && std::string_view(argv[1]) == "version") {
-    std::printf("edge-gateway %s\n", GW_VERSION);
-    return 0;
+  if (argc < 2) {
+    std::fputs(kUsage, stderr);
+    return kExitUsage;
   }
-  std::fprintf(stderr, "usage: edge-gateway run --config FILE | check-config FILE | decode [FILE|-] | version\n");
-  return 2;
+  const std::string_view cmd = argv[1];
+  const std::vector<std::string> args(argv + 2, argv + argc);
+  if (cmd == "version" || cmd == "--version") {
+    std::printf("edge-gateway %s\n", GW_VERSION);
+    return kExitOk;
+  }
+  if (cmd == "run") return cmd_run(args);
+  if (cmd == "check-config") return cmd_check_config(args);
+  if (cmd == "decode") return cmd_decode(args);
+  if (cmd == "routes") return cmd_routes(args);
+  if (cmd == "help" || cmd == "--help" || cmd == "-h") {
+    std::fputs(kUsage, stdout);
+    return kExitOk;
+  }
+  return usage_error("unknown command '" + std::string(cmd) + "'");
 }
 
 }  // namespace gw::app

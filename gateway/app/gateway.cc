@@ -1,0 +1,93 @@
+#include "gateway/app/gateway.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "gateway/app/wiring.h"
+
+namespace gw::app {
+
+Gateway::Gateway(const config::Config& cfg, std::shared_ptr<const rules::RouteTable> routes, const Clock& clock)
+    : cfg_(cfg), clock_(clock), routes_(std::move(routes)) {}
+
+Gateway::~Gateway() { stop(); }
+
+Result<std::unique_ptr<Gateway>> Gateway::create(const config::Config& cfg,
+                                                 std::shared_ptr<const rules::RouteTable> routes,
+                                                 const Clock& clock) {
+  std::unique_ptr<Gateway> gw(new Gateway(cfg, std::move(routes), clock));
+
+  auto store = store::Store::open(store_options(cfg), clock);
+  if (!store.is_ok()) return store.status().with_context("store " + cfg.store.path.string());
+  gw->store_ = std::move(store).value();
+
+  for (const auto& up : cfg.uplinks) {
+    auto engine = make_engine(cfg, up, *gw->store_, clock);
+    if (!engine.is_ok()) return engine.status().with_context("uplink '" + up.name + "'");
+    gw->engines_.push_back(std::move(engine).value());
+  }
+
+  auto broker = broker::Broker::create(broker_options(cfg), *gw, clock);
+  if (!broker.is_ok()) return broker.status();
+  gw->broker_ = std::move(broker).value();
+  return gw;
+}
+
+Status Gateway::start() {
+  for (auto& e : engines_) e->start();
+  GW_RETURN_IF_ERROR(broker_->start());
+  for (const auto& l : cfg_.listeners) {
+    spdlog::info("listening on {}:{} ({})", l.host, broker_->bound_port(l.name), l.name);
+  }
+  return Status::ok();
+}
+
+void Gateway::stop(std::chrono::milliseconds grace) {
+  if (stopped_) return;
+  stopped_ = true;
+  if (broker_) broker_->stop();  // no new messages; unacked ones will be resent by devices
+  if (store_) store_->flush();   // what the broker handed over is committed
+  for (auto& e : engines_) e->stop(grace);
+}
+
+void Gateway::swap_routes(std::shared_ptr<const rules::RouteTable> routes) { routes_.store(std::move(routes)); }
+
+void Gateway::on_publish(const Message& msg, Done done) {
+  // One table for the whole message, even if a reload swaps it meanwhile.
+  const std::shared_ptr<const rules::RouteTable> table = routes_.load();
+  thread_local rules::Decision decision;
+  table->evaluate(msg, decision);
+
+  for (const auto& r : decision.republish) {
+    Message copy = msg;
+    copy.topic = r.topic;
+    if (r.properties_rewritten) copy.properties.user = r.properties;
+    broker_->publish_local(std::move(copy));
+  }
+
+  std::vector<store::NewRow> rows;
+  rows.reserve(decision.deliveries.size());
+  for (const auto& d : decision.deliveries) {
+    store::NewRow row;
+    row.uplink = d.uplink;
+    row.route = d.route;
+    row.priority = d.priority;
+    row.expires_at_ms = expiry_ms(msg, d.ttl);
+    row.cloud_topic = d.cloud_topic;
+    row.message = msg;
+    if (d.properties_rewritten) row.message.properties.user = d.properties;
+    rows.push_back(std::move(row));
+  }
+  if (rows.empty()) {
+    // Dropped or unrouted: nothing to keep, so nothing to wait for.
+    done(Status::ok());
+    return;
+  }
+  // The store calls done after the commit; on refusal it does not, so we do.
+  auto shared_done = std::make_shared<Done>(std::move(done));
+  Status st = store_->append(std::move(rows), [shared_done](const Status& s) { (*shared_done)(s); });
+  if (!st.is_ok()) (*shared_done)(st);
+}
+
+}  // namespace gw::app

@@ -1,0 +1,63 @@
+// Gateway: the running service, wired from one validated Config. Owns the
+// store, the uplink engines and the broker, and is the broker's IngressSink:
+// each published message is routed by the current RouteTable and appended to
+// the store; the device's ack waits for the commit.
+//
+// Threads: create/start/stop/swap_routes are called from the main thread.
+// on_publish() runs on the broker's io thread. The route table is swapped
+// atomically (a message is routed wholly by the old or wholly by the new one).
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "gateway/broker/broker.h"
+#include "gateway/broker/ingress_sink.h"
+#include "gateway/config/config.h"
+#include "gateway/core/clock.h"
+#include "gateway/rules/route_table.h"
+#include "gateway/store/store.h"
+#include "gateway/uplink/engine.h"
+
+namespace gw::app {
+
+class Gateway final : public broker::IngressSink {
+ public:
+  // Opens the store and builds every engine and the broker; binds nothing.
+  // Errors name the failing part (store path, uplink name, listener).
+  static Result<std::unique_ptr<Gateway>> create(const config::Config& cfg,
+                                                 std::shared_ptr<const rules::RouteTable> routes,
+                                                 const Clock& clock);
+  ~Gateway() override;
+  Gateway(const Gateway&) = delete;
+  Gateway& operator=(const Gateway&) = delete;
+
+  // Starts the uplinks, then binds the listeners. Blocks until bound.
+  Status start();
+  // Stops accepting, commits what is queued, gives in-flight cloud batches
+  // `grace`, stops the uplinks. Idempotent.
+  void stop(std::chrono::milliseconds grace = std::chrono::seconds(5));
+
+  // Replaces the route table between two messages.
+  void swap_routes(std::shared_ptr<const rules::RouteTable> routes);
+
+  uint16_t bound_port(std::string_view listener) const { return broker_->bound_port(listener); }
+
+  // broker::IngressSink:
+  void on_publish(const Message& msg, Done done) override;
+
+ private:
+  Gateway(const config::Config& cfg, std::shared_ptr<const rules::RouteTable> routes, const Clock& clock);
+
+  const config::Config cfg_;
+  const Clock& clock_;
+  std::atomic<std::shared_ptr<const rules::RouteTable>> routes_;
+  std::unique_ptr<store::Store> store_;
+  std::vector<std::unique_ptr<uplink::Engine>> engines_;
+  std::unique_ptr<broker::Broker> broker_;
+  bool stopped_ = false;
+};
+
+}  // namespace gw::app

@@ -1,0 +1,104 @@
+#include "gateway/app/wiring.h"
+
+#include <algorithm>
+#include <string>
+
+#ifdef GW_PLUGIN_MQTT_GENERIC
+#include "plugins/mqtt_generic/mqtt_generic.h"
+#endif
+
+namespace gw::app {
+
+store::StoreOptions store_options(const config::Config& cfg) {
+  store::StoreOptions o;
+  o.path = cfg.store.path.string();
+  o.durability = cfg.store.durability == config::Durability::kFsync ? store::Durability::kFsync
+                                                                    : store::Durability::kOs;
+  o.group_max_messages = cfg.store.group_max_messages;
+  o.group_window = cfg.store.group_window;
+  return o;
+}
+
+broker::BrokerOptions broker_options(const config::Config& cfg) {
+  broker::BrokerOptions o;
+  for (const auto& l : cfg.listeners) {
+    broker::ListenerOptions lo;
+    lo.name = l.name;
+    lo.host = l.host;
+    lo.port = l.port;
+    o.listeners.push_back(std::move(lo));
+  }
+  return o;
+}
+
+void register_builtin_profiles(uplink::Registry& registry) {
+#ifdef GW_PLUGIN_MQTT_GENERIC
+  plugins::mqtt_generic::register_profile(registry);
+#endif
+  (void)registry;
+}
+
+namespace {
+
+uplink::SettingsMap profile_settings(const config::Config& cfg, const config::UplinkConfig& up) {
+  uplink::SettingsMap s;
+  auto put = [&s](const char* key, const std::string& value) {
+    if (!value.empty()) s[key] = value;
+  };
+  put("host", up.host);
+  s["port"] = std::to_string(up.port);
+  put("client_id", up.client_id.empty() ? cfg.gateway.id : up.client_id);
+  put("username", up.username);
+  put("password", up.password);
+  put("ca_file", up.tls.ca_file.string());
+  put("cert_file", up.tls.cert.string());
+  put("key_file", up.tls.key.string());
+  if (up.tls.enabled) s["tls"] = "true";
+  s["mqtt_version"] = up.mqtt_version == config::MqttVersion::kV5 ? "5" : "4";
+  s["keepalive"] = std::to_string(std::chrono::duration_cast<std::chrono::seconds>(up.keepalive).count());
+  return s;
+}
+
+uplink::Compression compression(config::Compression c) {
+  switch (c) {
+    case config::Compression::kGzip: return uplink::Compression::kGzip;
+    case config::Compression::kDeflate: return uplink::Compression::kDeflate;
+    case config::Compression::kNone: return uplink::Compression::kNone;
+  }
+  return uplink::Compression::kGzip;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<uplink::Engine>> make_engine(const config::Config& cfg, const config::UplinkConfig& up,
+                                                    store::Store& store, const Clock& clock) {
+  uplink::Registry registry;
+  register_builtin_profiles(registry);
+  auto profile = registry.create(config::to_string(up.type), profile_settings(cfg, up));
+  if (!profile.is_ok()) return profile.status();
+
+  uplink::UplinkOptions o;
+  o.name = up.name;
+  o.gateway_id = cfg.gateway.id;
+  o.topic_template = up.topic;
+  o.max_messages = up.batch.max_messages;
+  o.max_bytes = up.batch.max_bytes;
+  o.linger = up.batch.linger;
+  o.compression = compression(up.compression);
+  o.backoff.initial = up.backoff.initial;
+  o.backoff.max = up.backoff.max;
+  o.backoff.multiplier = up.backoff.multiplier;
+  return uplink::Engine::create(std::move(o), std::move(profile).value(), store, clock);
+}
+
+int64_t expiry_ms(const Message& msg, std::chrono::seconds route_ttl) {
+  int64_t ttl_ms = 0;
+  if (route_ttl.count() > 0) ttl_ms = route_ttl.count() * 1000;
+  if (msg.properties.message_expiry_s) {
+    const int64_t m = int64_t{*msg.properties.message_expiry_s} * 1000;
+    ttl_ms = ttl_ms == 0 ? m : std::min(ttl_ms, m);
+  }
+  return ttl_ms == 0 ? 0 : msg.received_at_ms + ttl_ms;
+}
+
+}  // namespace gw::app

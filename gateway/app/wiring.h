@@ -1,0 +1,33 @@
+// The few lines that copy each config section into a module's own options
+// (STYLE §3: modules never see the config tree, except rules). Pure
+// functions, main thread.
+#pragma once
+
+#include <chrono>
+#include <memory>
+
+#include "gateway/broker/broker.h"
+#include "gateway/config/config.h"
+#include "gateway/core/message.h"
+#include "gateway/store/store.h"
+#include "gateway/uplink/engine.h"
+#include "gateway/uplink/registry.h"
+
+namespace gw::app {
+
+store::StoreOptions store_options(const config::Config& cfg);
+broker::BrokerOptions broker_options(const config::Config& cfg);
+
+// Every cloud profile this binary was built with (CMake GW_PLUGIN_*).
+void register_builtin_profiles(uplink::Registry& registry);
+
+// Builds the engine of one uplink with its cloud profile. Errors:
+// kInvalidArgument (profile settings), kNotFound (type not built in).
+Result<std::unique_ptr<uplink::Engine>> make_engine(const config::Config& cfg, const config::UplinkConfig& up,
+                                                    store::Store& store, const Clock& clock);
+
+// When a delivery expires: the shorter of the route's TTL and the MQTT 5
+// message expiry, counted from the receive time; 0 = never.
+int64_t expiry_ms(const Message& msg, std::chrono::seconds route_ttl);
+
+}  // namespace gw::app

@@ -1,1 +1,0 @@
-// telemetry module: sources arrive with its implementation.
