@@ -53,8 +53,9 @@ DecodeResult decode(std::string_view frame, ProtocolVersion version) {
   const FrameResult f = scan_frame(frame, frame.size());
   if (f.state != FrameState::kComplete) {
     return DecodeError{ReasonCode::kMalformedPacket,
-                       f.state == FrameState::kError ? std::string(f.message)
-                                                     : "packet is shorter than its remaining length"};
+                       f.state == FrameState::kError
+                           ? std::string(f.message)
+                           : "packet is shorter than its remaining length"};
   }
   if (f.size != frame.size()) {
     return DecodeError{ReasonCode::kMalformedPacket, "bytes after the end of the packet"};
@@ -66,28 +67,46 @@ DecodeResult decode(std::string_view frame, ProtocolVersion version) {
   const auto type = static_cast<PacketType>(type_num);
   // §2.1.3: fixed-header flags other than PUBLISH's are fixed values.
   if (type != PacketType::kPublish && flags != internal::required_flags(type)) {
-    return DecodeError{ReasonCode::kMalformedPacket,
-                       "reserved fixed header flags of " + std::string(to_string(type)) +
-                           " are wrong"};
+    return DecodeError{
+        ReasonCode::kMalformedPacket,
+        "reserved fixed header flags of " + std::string(to_string(type)) + " are wrong"};
   }
   Reader r(frame.substr(f.header_size));
   std::optional<Packet> p;
   switch (type) {
-    case PacketType::kConnect: p = internal::decode_connect(flags, r); break;
-    case PacketType::kConnack: p = internal::decode_connack(flags, r, version); break;
-    case PacketType::kPublish: p = internal::decode_publish(flags, r, version); break;
+    case PacketType::kConnect:
+      p = internal::decode_connect(flags, r);
+      break;
+    case PacketType::kConnack:
+      p = internal::decode_connack(flags, r, version);
+      break;
+    case PacketType::kPublish:
+      p = internal::decode_publish(flags, r, version);
+      break;
     case PacketType::kPuback:
     case PacketType::kPubrec:
     case PacketType::kPubrel:
-    case PacketType::kPubcomp: p = internal::decode_pub_response(type, flags, r, version); break;
-    case PacketType::kSubscribe: p = internal::decode_subscribe(flags, r, version); break;
-    case PacketType::kSuback: p = internal::decode_suback(flags, r, version); break;
-    case PacketType::kUnsubscribe: p = internal::decode_unsubscribe(flags, r, version); break;
-    case PacketType::kUnsuback: p = internal::decode_unsuback(flags, r, version); break;
+    case PacketType::kPubcomp:
+      p = internal::decode_pub_response(type, flags, r, version);
+      break;
+    case PacketType::kSubscribe:
+      p = internal::decode_subscribe(flags, r, version);
+      break;
+    case PacketType::kSuback:
+      p = internal::decode_suback(flags, r, version);
+      break;
+    case PacketType::kUnsubscribe:
+      p = internal::decode_unsubscribe(flags, r, version);
+      break;
+    case PacketType::kUnsuback:
+      p = internal::decode_unsuback(flags, r, version);
+      break;
     case PacketType::kPingreq:
     case PacketType::kPingresp:
     case PacketType::kDisconnect:
-    case PacketType::kAuth: p = internal::decode_control(type, flags, r, version); break;
+    case PacketType::kAuth:
+      p = internal::decode_control(type, flags, r, version);
+      break;
   }
   if (r.failed()) return r.take_error();
   if (!r.at_end()) {
@@ -124,68 +143,122 @@ bool reason_allowed(PacketType type, ReasonCode code) {
   switch (type) {
     case PacketType::kConnack:  // 5.0 §3.2.2.2
       switch (code) {
-        case R::kSuccess: case R::kUnspecifiedError: case R::kMalformedPacket:
-        case R::kProtocolError: case R::kImplementationSpecificError:
-        case R::kUnsupportedProtocolVersion: case R::kClientIdentifierNotValid:
-        case R::kBadUserNameOrPassword: case R::kNotAuthorized: case R::kServerUnavailable:
-        case R::kServerBusy: case R::kBanned: case R::kBadAuthenticationMethod:
-        case R::kTopicNameInvalid: case R::kPacketTooLarge: case R::kQuotaExceeded:
-        case R::kPayloadFormatInvalid: case R::kRetainNotSupported: case R::kQosNotSupported:
-        case R::kUseAnotherServer: case R::kServerMoved: case R::kConnectionRateExceeded:
+        case R::kSuccess:
+        case R::kUnspecifiedError:
+        case R::kMalformedPacket:
+        case R::kProtocolError:
+        case R::kImplementationSpecificError:
+        case R::kUnsupportedProtocolVersion:
+        case R::kClientIdentifierNotValid:
+        case R::kBadUserNameOrPassword:
+        case R::kNotAuthorized:
+        case R::kServerUnavailable:
+        case R::kServerBusy:
+        case R::kBanned:
+        case R::kBadAuthenticationMethod:
+        case R::kTopicNameInvalid:
+        case R::kPacketTooLarge:
+        case R::kQuotaExceeded:
+        case R::kPayloadFormatInvalid:
+        case R::kRetainNotSupported:
+        case R::kQosNotSupported:
+        case R::kUseAnotherServer:
+        case R::kServerMoved:
+        case R::kConnectionRateExceeded:
           return true;
-        default: return false;
+        default:
+          return false;
       }
     case PacketType::kPuback:  // §3.4.2.1
     case PacketType::kPubrec:  // §3.5.2.1
       switch (code) {
-        case R::kSuccess: case R::kNoMatchingSubscribers: case R::kUnspecifiedError:
-        case R::kImplementationSpecificError: case R::kNotAuthorized: case R::kTopicNameInvalid:
-        case R::kPacketIdentifierInUse: case R::kQuotaExceeded: case R::kPayloadFormatInvalid:
+        case R::kSuccess:
+        case R::kNoMatchingSubscribers:
+        case R::kUnspecifiedError:
+        case R::kImplementationSpecificError:
+        case R::kNotAuthorized:
+        case R::kTopicNameInvalid:
+        case R::kPacketIdentifierInUse:
+        case R::kQuotaExceeded:
+        case R::kPayloadFormatInvalid:
           return true;
-        default: return false;
+        default:
+          return false;
       }
     case PacketType::kPubrel:   // §3.6.2.1
     case PacketType::kPubcomp:  // §3.7.2.1
       return code == R::kSuccess || code == R::kPacketIdentifierNotFound;
     case PacketType::kSuback:  // §3.9.3
       switch (code) {
-        case R::kGrantedQos0: case R::kGrantedQos1: case R::kGrantedQos2:
-        case R::kUnspecifiedError: case R::kImplementationSpecificError: case R::kNotAuthorized:
-        case R::kTopicFilterInvalid: case R::kPacketIdentifierInUse: case R::kQuotaExceeded:
-        case R::kSharedSubscriptionsNotSupported: case R::kSubscriptionIdentifiersNotSupported:
+        case R::kGrantedQos0:
+        case R::kGrantedQos1:
+        case R::kGrantedQos2:
+        case R::kUnspecifiedError:
+        case R::kImplementationSpecificError:
+        case R::kNotAuthorized:
+        case R::kTopicFilterInvalid:
+        case R::kPacketIdentifierInUse:
+        case R::kQuotaExceeded:
+        case R::kSharedSubscriptionsNotSupported:
+        case R::kSubscriptionIdentifiersNotSupported:
         case R::kWildcardSubscriptionsNotSupported:
           return true;
-        default: return false;
+        default:
+          return false;
       }
     case PacketType::kUnsuback:  // §3.11.3
       switch (code) {
-        case R::kSuccess: case R::kNoSubscriptionExisted: case R::kUnspecifiedError:
-        case R::kImplementationSpecificError: case R::kNotAuthorized:
-        case R::kTopicFilterInvalid: case R::kPacketIdentifierInUse:
+        case R::kSuccess:
+        case R::kNoSubscriptionExisted:
+        case R::kUnspecifiedError:
+        case R::kImplementationSpecificError:
+        case R::kNotAuthorized:
+        case R::kTopicFilterInvalid:
+        case R::kPacketIdentifierInUse:
           return true;
-        default: return false;
+        default:
+          return false;
       }
     case PacketType::kDisconnect:  // §3.14.2.1
       switch (code) {
-        case R::kNormalDisconnection: case R::kDisconnectWithWillMessage:
-        case R::kUnspecifiedError: case R::kMalformedPacket: case R::kProtocolError:
-        case R::kImplementationSpecificError: case R::kNotAuthorized: case R::kServerBusy:
-        case R::kServerShuttingDown: case R::kKeepAliveTimeout: case R::kSessionTakenOver:
-        case R::kTopicFilterInvalid: case R::kTopicNameInvalid:
-        case R::kReceiveMaximumExceeded: case R::kTopicAliasInvalid: case R::kPacketTooLarge:
-        case R::kMessageRateTooHigh: case R::kQuotaExceeded: case R::kAdministrativeAction:
-        case R::kPayloadFormatInvalid: case R::kRetainNotSupported: case R::kQosNotSupported:
-        case R::kUseAnotherServer: case R::kServerMoved:
-        case R::kSharedSubscriptionsNotSupported: case R::kConnectionRateExceeded:
-        case R::kMaximumConnectTime: case R::kSubscriptionIdentifiersNotSupported:
+        case R::kNormalDisconnection:
+        case R::kDisconnectWithWillMessage:
+        case R::kUnspecifiedError:
+        case R::kMalformedPacket:
+        case R::kProtocolError:
+        case R::kImplementationSpecificError:
+        case R::kNotAuthorized:
+        case R::kServerBusy:
+        case R::kServerShuttingDown:
+        case R::kKeepAliveTimeout:
+        case R::kSessionTakenOver:
+        case R::kTopicFilterInvalid:
+        case R::kTopicNameInvalid:
+        case R::kReceiveMaximumExceeded:
+        case R::kTopicAliasInvalid:
+        case R::kPacketTooLarge:
+        case R::kMessageRateTooHigh:
+        case R::kQuotaExceeded:
+        case R::kAdministrativeAction:
+        case R::kPayloadFormatInvalid:
+        case R::kRetainNotSupported:
+        case R::kQosNotSupported:
+        case R::kUseAnotherServer:
+        case R::kServerMoved:
+        case R::kSharedSubscriptionsNotSupported:
+        case R::kConnectionRateExceeded:
+        case R::kMaximumConnectTime:
+        case R::kSubscriptionIdentifiersNotSupported:
         case R::kWildcardSubscriptionsNotSupported:
           return true;
-        default: return false;
+        default:
+          return false;
       }
     case PacketType::kAuth:  // §3.15.2.1
       return code == R::kSuccess || code == R::kContinueAuthentication ||
              code == R::kReAuthenticate;
-    default: return false;
+    default:
+      return false;
   }
 }
 

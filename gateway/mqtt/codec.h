@@ -19,6 +19,15 @@
 // SUBSCRIBE, ...); kUnsupportedProtocolVersion (0x84) for a CONNECT whose
 // protocol name/level is not MQTT 3.1.1 or 5.0; kTopicNameInvalid (0x90) for a
 // PUBLISH topic with wildcards; kPacketTooLarge (0x95) from scan_frame.
+// For kUnsupportedProtocolVersion the version is unknown by definition; the
+// broker answers with a 3.1.1 CONNACK return code 1 (20 02 00 01), which both
+// 3.1.1 and 5.0 clients understand, then closes (3.1.1 §3.1.2.2).
+//
+// Not checked here (the broker's job, it owns the state): topic filter syntax
+// in SUBSCRIBE/UNSUBSCRIBE (so v5 can answer 0x8F per filter), topic alias
+// ranges, Receive Maximum, no-local on shared subscriptions, an empty client
+// id with clean session 0 in 3.1.1, and UTF-8 validity of a payload whose
+// payload format indicator is 1 (optional per §3.3.2.3.2, costly on the hot path).
 #pragma once
 
 #include <cstddef>
@@ -70,8 +79,8 @@ struct DecodeError {
 // Either a Packet or a DecodeError.
 class [[nodiscard]] DecodeResult {
  public:
-  DecodeResult(Packet p) : v_(std::move(p)) {}        // NOLINT: implicit by design
-  DecodeResult(DecodeError e) : v_(std::move(e)) {}   // NOLINT
+  DecodeResult(Packet p) : v_(std::move(p)) {}       // NOLINT: implicit by design
+  DecodeResult(DecodeError e) : v_(std::move(e)) {}  // NOLINT
 
   bool is_ok() const { return v_.index() == 0; }
   explicit operator bool() const { return is_ok(); }

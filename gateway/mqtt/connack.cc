@@ -60,7 +60,8 @@ size_t size_of(const Connack& p, ProtocolVersion v) {
 }  // namespace internal
 
 void encode(const Connack& p, ProtocolVersion v, std::string& out) {
-  assert(v != ProtocolVersion::kV5 || internal::properties_allowed(p.properties, PacketType::kConnack));
+  assert(v != ProtocolVersion::kV5 ||
+         internal::properties_allowed(p.properties, PacketType::kConnack));
   internal::write_packet(internal::first_byte(PacketType::kConnack, 0), out,
                          [&](auto& w) { internal::write_body(w, p, v); });
 }

@@ -57,9 +57,9 @@ std::optional<Packet> decode_connect(uint8_t /*flags*/, Reader& r) {
   uint8_t level = 0;
   if (!r.u8(level, "protocol level")) return std::nullopt;
   if (name != "MQTT" || (level != 4 && level != 5)) {
-    r.fail(ReasonCode::kUnsupportedProtocolVersion,
-           "unsupported protocol '" + std::string(name.substr(0, 16)) + "' level " +
-               std::to_string(level));
+    r.fail(ReasonCode::kUnsupportedProtocolVersion, "unsupported protocol '" +
+                                                        std::string(name.substr(0, 16)) +
+                                                        "' level " + std::to_string(level));
     return std::nullopt;
   }
   p.version = static_cast<ProtocolVersion>(level);
@@ -108,7 +108,8 @@ std::optional<Packet> decode_connect(uint8_t /*flags*/, Reader& r) {
       return std::nullopt;
     }
     if (!check_topic_name(w.topic).empty()) {
-      r.fail(ReasonCode::kTopicNameInvalid, "will topic: " + std::string(check_topic_name(w.topic)));
+      r.fail(ReasonCode::kTopicNameInvalid,
+             "will topic: " + std::string(check_topic_name(w.topic)));
       return std::nullopt;
     }
   }

@@ -30,7 +30,8 @@ std::optional<Packet> decode_reason_body(PacketType type, Reader& r) {
   if (!r.u8(code, "reason code")) return std::nullopt;
   p.reason_code = static_cast<ReasonCode>(code);
   if (!reason_allowed(type, p.reason_code)) {
-    r.fail(ReasonCode::kMalformedPacket, "reason code not allowed in " + std::string(to_string(type)));
+    r.fail(ReasonCode::kMalformedPacket,
+           "reason code not allowed in " + std::string(to_string(type)));
     return std::nullopt;
   }
   if (!r.at_end() && !read_properties(r, type, false, p.properties)) return std::nullopt;

@@ -11,7 +11,9 @@ namespace {
 
 // Bit (1 << packet type) per packet that may carry the property; bit 0 stands
 // for the CONNECT Will Properties (§2.2.2.2 table).
-constexpr uint16_t bit(PacketType t) { return static_cast<uint16_t>(1u << static_cast<unsigned>(t)); }
+constexpr uint16_t bit(PacketType t) {
+  return static_cast<uint16_t>(1u << static_cast<unsigned>(t));
+}
 constexpr uint16_t kWill = 1;
 constexpr uint16_t kAcks = bit(PacketType::kPuback) | bit(PacketType::kPubrec) |
                            bit(PacketType::kPubrel) | bit(PacketType::kPubcomp);
@@ -23,8 +25,10 @@ uint16_t allowed_mask(PropertyId id) {
     case PropertyId::kMessageExpiryInterval:
     case PropertyId::kContentType:
     case PropertyId::kResponseTopic:
-    case PropertyId::kCorrelationData: return bit(P::kPublish) | kWill;
-    case PropertyId::kSubscriptionIdentifier: return bit(P::kPublish) | bit(P::kSubscribe);
+    case PropertyId::kCorrelationData:
+      return bit(P::kPublish) | kWill;
+    case PropertyId::kSubscriptionIdentifier:
+      return bit(P::kPublish) | bit(P::kSubscribe);
     case PropertyId::kSessionExpiryInterval:
       return bit(P::kConnect) | bit(P::kConnack) | bit(P::kDisconnect);
     case PropertyId::kAssignedClientIdentifier:
@@ -34,20 +38,27 @@ uint16_t allowed_mask(PropertyId id) {
     case PropertyId::kRetainAvailable:
     case PropertyId::kWildcardSubscriptionAvailable:
     case PropertyId::kSubscriptionIdentifierAvailable:
-    case PropertyId::kSharedSubscriptionAvailable: return bit(P::kConnack);
+    case PropertyId::kSharedSubscriptionAvailable:
+      return bit(P::kConnack);
     case PropertyId::kAuthenticationMethod:
-    case PropertyId::kAuthenticationData: return bit(P::kConnect) | bit(P::kConnack) | bit(P::kAuth);
+    case PropertyId::kAuthenticationData:
+      return bit(P::kConnect) | bit(P::kConnack) | bit(P::kAuth);
     case PropertyId::kRequestProblemInformation:
-    case PropertyId::kRequestResponseInformation: return bit(P::kConnect);
-    case PropertyId::kWillDelayInterval: return kWill;
-    case PropertyId::kServerReference: return bit(P::kConnack) | bit(P::kDisconnect);
+    case PropertyId::kRequestResponseInformation:
+      return bit(P::kConnect);
+    case PropertyId::kWillDelayInterval:
+      return kWill;
+    case PropertyId::kServerReference:
+      return bit(P::kConnack) | bit(P::kDisconnect);
     case PropertyId::kReasonString:
       return bit(P::kConnack) | kAcks | bit(P::kSuback) | bit(P::kUnsuback) | bit(P::kDisconnect) |
              bit(P::kAuth);
     case PropertyId::kReceiveMaximum:
     case PropertyId::kTopicAliasMaximum:
-    case PropertyId::kMaximumPacketSize: return bit(P::kConnect) | bit(P::kConnack);
-    case PropertyId::kTopicAlias: return bit(P::kPublish);
+    case PropertyId::kMaximumPacketSize:
+      return bit(P::kConnect) | bit(P::kConnack);
+    case PropertyId::kTopicAlias:
+      return bit(P::kPublish);
     case PropertyId::kUserProperty:
       return static_cast<uint16_t>(0xFFFFu & ~bit(P::kPingreq) & ~bit(P::kPingresp));
   }
@@ -58,21 +69,36 @@ uint16_t allowed_mask(PropertyId id) {
 
 std::string_view to_string(PacketType type) {
   switch (type) {
-    case PacketType::kConnect: return "CONNECT";
-    case PacketType::kConnack: return "CONNACK";
-    case PacketType::kPublish: return "PUBLISH";
-    case PacketType::kPuback: return "PUBACK";
-    case PacketType::kPubrec: return "PUBREC";
-    case PacketType::kPubrel: return "PUBREL";
-    case PacketType::kPubcomp: return "PUBCOMP";
-    case PacketType::kSubscribe: return "SUBSCRIBE";
-    case PacketType::kSuback: return "SUBACK";
-    case PacketType::kUnsubscribe: return "UNSUBSCRIBE";
-    case PacketType::kUnsuback: return "UNSUBACK";
-    case PacketType::kPingreq: return "PINGREQ";
-    case PacketType::kPingresp: return "PINGRESP";
-    case PacketType::kDisconnect: return "DISCONNECT";
-    case PacketType::kAuth: return "AUTH";
+    case PacketType::kConnect:
+      return "CONNECT";
+    case PacketType::kConnack:
+      return "CONNACK";
+    case PacketType::kPublish:
+      return "PUBLISH";
+    case PacketType::kPuback:
+      return "PUBACK";
+    case PacketType::kPubrec:
+      return "PUBREC";
+    case PacketType::kPubrel:
+      return "PUBREL";
+    case PacketType::kPubcomp:
+      return "PUBCOMP";
+    case PacketType::kSubscribe:
+      return "SUBSCRIBE";
+    case PacketType::kSuback:
+      return "SUBACK";
+    case PacketType::kUnsubscribe:
+      return "UNSUBSCRIBE";
+    case PacketType::kUnsuback:
+      return "UNSUBACK";
+    case PacketType::kPingreq:
+      return "PINGREQ";
+    case PacketType::kPingresp:
+      return "PINGRESP";
+    case PacketType::kDisconnect:
+      return "DISCONNECT";
+    case PacketType::kAuth:
+      return "AUTH";
   }
   return "RESERVED";
 }
@@ -125,15 +151,18 @@ class PropertyReader {
     switch (id) {
       case PropertyId::kPayloadFormatIndicator:
         return flag(id, out_.payload_format_indicator, "payload format indicator");
-      case PropertyId::kMessageExpiryInterval: return u32(id, out_.message_expiry_interval_s);
-      case PropertyId::kContentType: return utf8(id, out_.content_type);
+      case PropertyId::kMessageExpiryInterval:
+        return u32(id, out_.message_expiry_interval_s);
+      case PropertyId::kContentType:
+        return utf8(id, out_.content_type);
       case PropertyId::kResponseTopic:
         if (!utf8(id, out_.response_topic)) return false;
         if (!check_topic_name(*out_.response_topic).empty()) {
           return r_.fail(ReasonCode::kProtocolError, "response topic is not a valid topic name");
         }
         return true;
-      case PropertyId::kCorrelationData: return bin(id, out_.correlation_data);
+      case PropertyId::kCorrelationData:
+        return bin(id, out_.correlation_data);
       case PropertyId::kSubscriptionIdentifier: {
         uint32_t v = 0;
         if (!r_.varint(v, "subscription identifier")) return false;
@@ -141,25 +170,38 @@ class PropertyReader {
         out_.subscription_identifiers.push_back(v);
         return true;
       }
-      case PropertyId::kSessionExpiryInterval: return u32(id, out_.session_expiry_interval_s);
+      case PropertyId::kSessionExpiryInterval:
+        return u32(id, out_.session_expiry_interval_s);
       case PropertyId::kAssignedClientIdentifier:
         return utf8(id, out_.assigned_client_identifier);
-      case PropertyId::kServerKeepAlive: return u16(id, out_.server_keep_alive_s, false);
-      case PropertyId::kAuthenticationMethod: return utf8(id, out_.authentication_method);
-      case PropertyId::kAuthenticationData: return bin(id, out_.authentication_data);
+      case PropertyId::kServerKeepAlive:
+        return u16(id, out_.server_keep_alive_s, false);
+      case PropertyId::kAuthenticationMethod:
+        return utf8(id, out_.authentication_method);
+      case PropertyId::kAuthenticationData:
+        return bin(id, out_.authentication_data);
       case PropertyId::kRequestProblemInformation:
         return flag(id, out_.request_problem_information, "request problem information");
-      case PropertyId::kWillDelayInterval: return u32(id, out_.will_delay_interval_s);
+      case PropertyId::kWillDelayInterval:
+        return u32(id, out_.will_delay_interval_s);
       case PropertyId::kRequestResponseInformation:
         return flag(id, out_.request_response_information, "request response information");
-      case PropertyId::kResponseInformation: return utf8(id, out_.response_information);
-      case PropertyId::kServerReference: return utf8(id, out_.server_reference);
-      case PropertyId::kReasonString: return utf8(id, out_.reason_string);
-      case PropertyId::kReceiveMaximum: return u16(id, out_.receive_maximum, true);
-      case PropertyId::kTopicAliasMaximum: return u16(id, out_.topic_alias_maximum, false);
-      case PropertyId::kTopicAlias: return u16(id, out_.topic_alias, true);
-      case PropertyId::kMaximumQos: return flag(id, out_.maximum_qos, "maximum QoS");
-      case PropertyId::kRetainAvailable: return flag(id, out_.retain_available, "retain available");
+      case PropertyId::kResponseInformation:
+        return utf8(id, out_.response_information);
+      case PropertyId::kServerReference:
+        return utf8(id, out_.server_reference);
+      case PropertyId::kReasonString:
+        return utf8(id, out_.reason_string);
+      case PropertyId::kReceiveMaximum:
+        return u16(id, out_.receive_maximum, true);
+      case PropertyId::kTopicAliasMaximum:
+        return u16(id, out_.topic_alias_maximum, false);
+      case PropertyId::kTopicAlias:
+        return u16(id, out_.topic_alias, true);
+      case PropertyId::kMaximumQos:
+        return flag(id, out_.maximum_qos, "maximum QoS");
+      case PropertyId::kRetainAvailable:
+        return flag(id, out_.retain_available, "retain available");
       case PropertyId::kUserProperty: {
         std::string name;
         std::string value;

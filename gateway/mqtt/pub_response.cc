@@ -73,10 +73,14 @@ size_t ack_size(const T& p, ProtocolVersion v) {
 std::optional<Packet> decode_pub_response(PacketType type, uint8_t /*flags*/, Reader& r,
                                           ProtocolVersion v) {
   switch (type) {
-    case PacketType::kPuback: return decode_ack<Puback>(r, v);
-    case PacketType::kPubrec: return decode_ack<Pubrec>(r, v);
-    case PacketType::kPubrel: return decode_ack<Pubrel>(r, v);
-    default: return decode_ack<Pubcomp>(r, v);
+    case PacketType::kPuback:
+      return decode_ack<Puback>(r, v);
+    case PacketType::kPubrec:
+      return decode_ack<Pubrec>(r, v);
+    case PacketType::kPubrel:
+      return decode_ack<Pubrel>(r, v);
+    default:
+      return decode_ack<Pubcomp>(r, v);
   }
 }
 
@@ -87,9 +91,17 @@ size_t size_of(const Pubcomp& p, ProtocolVersion v) { return ack_size(p, v); }
 
 }  // namespace internal
 
-void encode(const Puback& p, ProtocolVersion v, std::string& out) { internal::encode_ack(p, v, out); }
-void encode(const Pubrec& p, ProtocolVersion v, std::string& out) { internal::encode_ack(p, v, out); }
-void encode(const Pubrel& p, ProtocolVersion v, std::string& out) { internal::encode_ack(p, v, out); }
-void encode(const Pubcomp& p, ProtocolVersion v, std::string& out) { internal::encode_ack(p, v, out); }
+void encode(const Puback& p, ProtocolVersion v, std::string& out) {
+  internal::encode_ack(p, v, out);
+}
+void encode(const Pubrec& p, ProtocolVersion v, std::string& out) {
+  internal::encode_ack(p, v, out);
+}
+void encode(const Pubrel& p, ProtocolVersion v, std::string& out) {
+  internal::encode_ack(p, v, out);
+}
+void encode(const Pubcomp& p, ProtocolVersion v, std::string& out) {
+  internal::encode_ack(p, v, out);
+}
 
 }  // namespace gw::mqtt

@@ -55,8 +55,7 @@ std::optional<Packet> decode_publish(uint8_t flags, Reader& r, ProtocolVersion v
       return std::nullopt;
     }
   }
-  if (v == ProtocolVersion::kV5 &&
-      !read_properties(r, PacketType::kPublish, false, p.properties)) {
+  if (v == ProtocolVersion::kV5 && !read_properties(r, PacketType::kPublish, false, p.properties)) {
     return std::nullopt;
   }
   if (topic.empty()) {
@@ -87,9 +86,10 @@ size_t size_of(const Publish& p, ProtocolVersion v) {
 void encode(const Publish& p, ProtocolVersion v, std::string& out) {
   assert(p.qos <= 2);
   assert((p.qos == 0) == (p.packet_id == 0));
-  assert(v != ProtocolVersion::kV5 || internal::properties_allowed(p.properties, PacketType::kPublish));
-  internal::write_packet(internal::first_byte(PacketType::kPublish, internal::publish_flags(p)), out,
-                         [&](auto& w) { internal::write_body(w, p, v); });
+  assert(v != ProtocolVersion::kV5 ||
+         internal::properties_allowed(p.properties, PacketType::kPublish));
+  internal::write_packet(internal::first_byte(PacketType::kPublish, internal::publish_flags(p)),
+                         out, [&](auto& w) { internal::write_body(w, p, v); });
 }
 
 }  // namespace gw::mqtt

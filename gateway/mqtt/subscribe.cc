@@ -140,7 +140,8 @@ void encode(const Subscribe& p, ProtocolVersion v, std::string& out) {
 
 void encode(const Suback& p, ProtocolVersion v, std::string& out) {
   assert(p.packet_id != 0 && !p.reason_codes.empty());
-  assert(v != ProtocolVersion::kV5 || internal::properties_allowed(p.properties, PacketType::kSuback));
+  assert(v != ProtocolVersion::kV5 ||
+         internal::properties_allowed(p.properties, PacketType::kSuback));
   internal::write_packet(internal::first_byte(PacketType::kSuback, 0), out,
                          [&](auto& w) { internal::write_suback(w, p, v); });
 }

@@ -75,7 +75,8 @@ class Reader {
         return true;
       }
     }
-    return fail(ReasonCode::kMalformedPacket, std::string(what) + ": variable byte integer longer than 4 bytes");
+    return fail(ReasonCode::kMalformedPacket,
+                std::string(what) + ": variable byte integer longer than 4 bytes");
   }
   // Two-byte length then that many bytes (§1.5.6 binary data).
   bool binary(std::string_view& v, const char* what) {

@@ -1,11 +1,11 @@
 // Golden bytes for every packet type in MQTT 3.1.1 and 5.0: each case is
 // encoded and compared byte for byte, and the bytes are decoded and compared
 // with the packet. Every field of the wire form has a comment.
+#include <gtest/gtest.h>
+
 #include <ostream>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "gateway/mqtt/codec.h"
 #include "tests/unit/mqtt/test_bytes.h"
@@ -43,13 +43,13 @@ std::vector<Golden> golden_cases() {
                  bytes({0x10, 28,                        // CONNECT, remaining length 28
                         0x00, 0x04, 'M', 'Q', 'T', 'T',  // protocol name
                         0x04,                            // protocol level 4 (3.1.1)
-                        0xEE,  // flags: user|password|will retain|will QoS 1|will|clean
-                        0x00, 0x3C,                      // keep alive 60 s
-                        0x00, 0x02, 'c', '1',            // client id "c1"
-                        0x00, 0x01, 'w',                 // will topic "w"
-                        0x00, 0x03, 'b', 'y', 'e',       // will payload "bye"
-                        0x00, 0x01, 'u',                 // user name "u"
-                        0x00, 0x01, 'p'})});             // password "p"
+                        0xEE,        // flags: user|password|will retain|will QoS 1|will|clean
+                        0x00, 0x3C,  // keep alive 60 s
+                        0x00, 0x02, 'c', '1',       // client id "c1"
+                        0x00, 0x01, 'w',            // will topic "w"
+                        0x00, 0x03, 'b', 'y', 'e',  // will payload "bye"
+                        0x00, 0x01, 'u',            // user name "u"
+                        0x00, 0x01, 'p'})});        // password "p"
   }
   {
     Connect p;
@@ -80,22 +80,22 @@ std::vector<Golden> golden_cases() {
     p.will = w;
     p.username = "u";
     c.push_back({"ConnectV5WithWillProperties", kV5, p,
-                 bytes({0x10, 48,                        // CONNECT, remaining length 48
-                        0x00, 0x04, 'M', 'Q', 'T', 'T',  // protocol name
-                        0x05,                            // level 5
-                        0x86,                            // flags: user name|will|clean start
-                        0x00, 0x1E,                      // keep alive 30 s
-                        15,                              // property length
-                        0x11, 0x00, 0x00, 0x00, 0x78,    //   session expiry interval 120
-                        0x21, 0x00, 0x14,                //   receive maximum 20
-                        0x26, 0x00, 0x01, 'a', 0x00, 0x01, 'b',  // user property a=b
-                        0x00, 0x01, 'c',                 // client id "c"
-                        9,                               // will property length
-                        0x03, 0x00, 0x01, 't',           //   content type "t"
-                        0x18, 0x00, 0x00, 0x00, 0x05,    //   will delay interval 5
-                        0x00, 0x01, 'w',                 // will topic
-                        0x00, 0x01, 'x',                 // will payload
-                        0x00, 0x01, 'u'})});             // user name
+                 bytes({0x10, 48,                           // CONNECT, remaining length 48
+                        0x00, 0x04, 'M',  'Q',  'T',  'T',  // protocol name
+                        0x05,                               // level 5
+                        0x86,                               // flags: user name|will|clean start
+                        0x00, 0x1E,                         // keep alive 30 s
+                        15,                                 // property length
+                        0x11, 0x00, 0x00, 0x00, 0x78,       //   session expiry interval 120
+                        0x21, 0x00, 0x14,                   //   receive maximum 20
+                        0x26, 0x00, 0x01, 'a',  0x00, 0x01, 'b',  // user property a=b
+                        0x00, 0x01, 'c',                          // client id "c"
+                        9,                                        // will property length
+                        0x03, 0x00, 0x01, 't',                    //   content type "t"
+                        0x18, 0x00, 0x00, 0x00, 0x05,             //   will delay interval 5
+                        0x00, 0x01, 'w',                          // will topic
+                        0x00, 0x01, 'x',                          // will payload
+                        0x00, 0x01, 'u'})});                      // user name
   }
   {
     Connect p;
@@ -118,17 +118,17 @@ std::vector<Golden> golden_cases() {
     Connack p;
     p.session_present = true;
     c.push_back({"ConnackV311Accepted", kV4, p,
-                 bytes({0x20, 0x02,    // CONNACK, remaining length 2
-                        0x01,          // session present
-                        0x00})});      // return code 0 accepted
+                 bytes({0x20, 0x02,  // CONNACK, remaining length 2
+                        0x01,        // session present
+                        0x00})});    // return code 0 accepted
   }
   {
     Connack p;
     p.reason_code = ReasonCode::kBadUserNameOrPassword;
     c.push_back({"ConnackV311BadPassword", kV4, p,
-                 bytes({0x20, 0x02,    // CONNACK, remaining length 2
-                        0x00,          // no session
-                        0x04})});      // return code 4: bad user name or password
+                 bytes({0x20, 0x02,  // CONNACK, remaining length 2
+                        0x00,        // no session
+                        0x04})});    // return code 4: bad user name or password
   }
   {
     Connack p;
@@ -136,22 +136,22 @@ std::vector<Golden> golden_cases() {
     p.properties.topic_alias_maximum = 10;
     p.properties.maximum_qos = 1;
     c.push_back({"ConnackV5Properties", kV5, p,
-                 bytes({0x20, 13,                       // CONNACK, remaining length 13
-                        0x00,                           // flags: no session
-                        0x00,                           // reason: success
-                        10,                             // property length
-                        0x12, 0x00, 0x02, 'i', 'd',     //   assigned client identifier
-                        0x22, 0x00, 0x0A,               //   topic alias maximum 10
-                        0x24, 0x01})});                 //   maximum QoS 1
+                 bytes({0x20, 13,                    // CONNACK, remaining length 13
+                        0x00,                        // flags: no session
+                        0x00,                        // reason: success
+                        10,                          // property length
+                        0x12, 0x00, 0x02, 'i', 'd',  //   assigned client identifier
+                        0x22, 0x00, 0x0A,            //   topic alias maximum 10
+                        0x24, 0x01})});              //   maximum QoS 1
   }
   {
     Connack p;
     p.reason_code = ReasonCode::kNotAuthorized;
     c.push_back({"ConnackV5NotAuthorized", kV5, p,
-                 bytes({0x20, 0x03,    // CONNACK, remaining length 3
-                        0x00,          // flags
-                        0x87,          // reason: not authorized
-                        0x00})});      // property length 0 (always present in CONNACK)
+                 bytes({0x20, 0x03,  // CONNACK, remaining length 3
+                        0x00,        // flags
+                        0x87,        // reason: not authorized
+                        0x00})});    // property length 0 (always present in CONNACK)
   }
 
   // ---- PUBLISH ----
@@ -160,9 +160,9 @@ std::vector<Golden> golden_cases() {
     p.topic = "a/b";
     p.payload = "hi";
     c.push_back({"PublishV311Qos0", kV4, p,
-                 bytes({0x30, 0x07,                // PUBLISH QoS 0, remaining length 7
-                        0x00, 0x03, 'a', '/', 'b', // topic
-                        'h', 'i'})});              // payload
+                 bytes({0x30, 0x07,                 // PUBLISH QoS 0, remaining length 7
+                        0x00, 0x03, 'a', '/', 'b',  // topic
+                        'h', 'i'})});               // payload
   }
   {
     Publish p;
@@ -173,10 +173,10 @@ std::vector<Golden> golden_cases() {
     p.retain = true;
     p.packet_id = 0x1234;
     c.push_back({"PublishV311Qos1DupRetain", kV4, p,
-                 bytes({0x3B, 0x06,          // PUBLISH dup|QoS 1|retain, remaining length 6
-                        0x00, 0x01, 't',     // topic
-                        0x12, 0x34,          // packet id 0x1234
-                        'x'})});             // payload
+                 bytes({0x3B, 0x06,       // PUBLISH dup|QoS 1|retain, remaining length 6
+                        0x00, 0x01, 't',  // topic
+                        0x12, 0x34,       // packet id 0x1234
+                        'x'})});          // payload
   }
   {
     Publish p;
@@ -193,29 +193,29 @@ std::vector<Golden> golden_cases() {
     p.properties.topic_alias = 3;
     p.properties.user = {{"k", "v"}};
     c.push_back({"PublishV5Qos2AllMessageProperties", kV5, p,
-                 bytes({0x34, 43,                            // PUBLISH QoS 2, remaining length 43
-                        0x00, 0x01, 't',                     // topic
-                        0x00, 0x07,                          // packet id 7
-                        35,                                  // property length
-                        0x01, 0x01,                          //   payload format: UTF-8
-                        0x02, 0x00, 0x00, 0x00, 0x3C,        //   message expiry 60 s
-                        0x03, 0x00, 0x04, 'j', 's', 'o', 'n',  // content type
-                        0x08, 0x00, 0x01, 'r',               //   response topic
-                        0x09, 0x00, 0x02, 0x00, 0x01,        //   correlation data
-                        0x0B, 0x05,                          //   subscription identifier 5
-                        0x23, 0x00, 0x03,                    //   topic alias 3
-                        0x26, 0x00, 0x01, 'k', 0x00, 0x01, 'v',  // user property k=v
-                        '{', '}'})});                        // payload
+                 bytes({0x34, 43,                      // PUBLISH QoS 2, remaining length 43
+                        0x00, 0x01, 't',               // topic
+                        0x00, 0x07,                    // packet id 7
+                        35,                            // property length
+                        0x01, 0x01,                    //   payload format: UTF-8
+                        0x02, 0x00, 0x00, 0x00, 0x3C,  //   message expiry 60 s
+                        0x03, 0x00, 0x04, 'j',  's',  'o',  'n',  // content type
+                        0x08, 0x00, 0x01, 'r',                    //   response topic
+                        0x09, 0x00, 0x02, 0x00, 0x01,             //   correlation data
+                        0x0B, 0x05,                               //   subscription identifier 5
+                        0x23, 0x00, 0x03,                         //   topic alias 3
+                        0x26, 0x00, 0x01, 'k',  0x00, 0x01, 'v',  // user property k=v
+                        '{',  '}'})});                            // payload
   }
   {
     Publish p;
     p.topic = "t";
     p.payload = "x";
     c.push_back({"PublishV5Qos0NoProperties", kV5, p,
-                 bytes({0x30, 0x05,        // PUBLISH QoS 0, remaining length 5
-                        0x00, 0x01, 't',   // topic
-                        0x00,              // property length 0
-                        'x'})});           // payload
+                 bytes({0x30, 0x05,       // PUBLISH QoS 0, remaining length 5
+                        0x00, 0x01, 't',  // topic
+                        0x00,             // property length 0
+                        'x'})});          // payload
   }
   {
     Publish p;
@@ -223,66 +223,66 @@ std::vector<Golden> golden_cases() {
     p.payload = "x";
     p.properties.topic_alias = 1;
     c.push_back({"PublishV5EmptyTopicWithAlias", kV5, p,
-                 bytes({0x30, 0x07,          // PUBLISH QoS 0, remaining length 7
-                        0x00, 0x00,          // topic "" (alias carries it)
-                        0x03,                // property length
-                        0x23, 0x00, 0x01,    //   topic alias 1
-                        'x'})});             // payload
+                 bytes({0x30, 0x07,        // PUBLISH QoS 0, remaining length 7
+                        0x00, 0x00,        // topic "" (alias carries it)
+                        0x03,              // property length
+                        0x23, 0x00, 0x01,  //   topic alias 1
+                        'x'})});           // payload
   }
   {
     Publish p;
     p.topic = "t";
     p.properties.user = {{"k", "1"}, {"a", "2"}, {"k", "3"}};
     c.push_back({"PublishV5RepeatedUserPropertiesKeepOrder", kV5, p,
-                 bytes({0x30, 25,              // PUBLISH QoS 0, remaining length 25
-                        0x00, 0x01, 't',       // topic
-                        21,                    // property length
-                        0x26, 0x00, 0x01, 'k', 0x00, 0x01, '1',  // k=1
-                        0x26, 0x00, 0x01, 'a', 0x00, 0x01, '2',  // a=2
+                 bytes({0x30, 25,         // PUBLISH QoS 0, remaining length 25
+                        0x00, 0x01, 't',  // topic
+                        21,               // property length
+                        0x26, 0x00, 0x01, 'k', 0x00, 0x01, '1',      // k=1
+                        0x26, 0x00, 0x01, 'a', 0x00, 0x01, '2',      // a=2
                         0x26, 0x00, 0x01, 'k', 0x00, 0x01, '3'})});  // k=3 (repeat)
   }
 
   // ---- PUBACK / PUBREC / PUBREL / PUBCOMP ----
   c.push_back({"PubackV311", kV4, Puback{1, ReasonCode::kSuccess, {}},
-               bytes({0x40, 0x02,  // PUBACK, remaining length 2
+               bytes({0x40, 0x02,      // PUBACK, remaining length 2
                       0x00, 0x01})});  // packet id 1
   c.push_back({"PubrecV311", kV4, Pubrec{2, ReasonCode::kSuccess, {}},
-               bytes({0x50, 0x02,  // PUBREC, remaining length 2
+               bytes({0x50, 0x02,      // PUBREC, remaining length 2
                       0x00, 0x02})});  // packet id 2
   c.push_back({"PubrelV311", kV4, Pubrel{3, ReasonCode::kSuccess, {}},
-               bytes({0x62, 0x02,  // PUBREL (flags 0010), remaining length 2
+               bytes({0x62, 0x02,      // PUBREL (flags 0010), remaining length 2
                       0x00, 0x03})});  // packet id 3
   c.push_back({"PubcompV311", kV4, Pubcomp{4, ReasonCode::kSuccess, {}},
-               bytes({0x70, 0x02,  // PUBCOMP, remaining length 2
+               bytes({0x70, 0x02,      // PUBCOMP, remaining length 2
                       0x00, 0x04})});  // packet id 4
   c.push_back({"PubackV5ShortForm", kV5, Puback{1, ReasonCode::kSuccess, {}},
                bytes({0x40, 0x02,      // PUBACK, remaining length 2: reason 0, no props
                       0x00, 0x01})});  // packet id 1
   c.push_back({"PubackV5ReasonOnly", kV5, Puback{1, ReasonCode::kNoMatchingSubscribers, {}},
-               bytes({0x40, 0x03,   // PUBACK, remaining length 3
-                      0x00, 0x01,   // packet id 1
-                      0x10})});     // reason: no matching subscribers; no property length
+               bytes({0x40, 0x03,  // PUBACK, remaining length 3
+                      0x00, 0x01,  // packet id 1
+                      0x10})});    // reason: no matching subscribers; no property length
   c.push_back({"PubackV5ReasonWithEmptyPropertyLength", kV5,
                Puback{1, ReasonCode::kNoMatchingSubscribers, {}},
-               bytes({0x40, 0x04,   // PUBACK, remaining length 4
-                      0x00, 0x01,   // packet id 1
-                      0x10,         // reason
-                      0x00}),       // property length 0 (accepted, we write the short form)
+               bytes({0x40, 0x04,  // PUBACK, remaining length 4
+                      0x00, 0x01,  // packet id 1
+                      0x10,        // reason
+                      0x00}),      // property length 0 (accepted, we write the short form)
                false});
   {
     Pubrec p{2, ReasonCode::kQuotaExceeded, {}};
     p.properties.reason_string = "full";
     c.push_back({"PubrecV5QuotaExceededWithReasonString", kV5, p,
-                 bytes({0x50, 0x0B,                        // PUBREC, remaining length 11
-                        0x00, 0x02,                        // packet id 2
-                        0x97,                              // reason: quota exceeded
-                        0x07,                              // property length
+                 bytes({0x50, 0x0B,                                // PUBREC, remaining length 11
+                        0x00, 0x02,                                // packet id 2
+                        0x97,                                      // reason: quota exceeded
+                        0x07,                                      // property length
                         0x1F, 0x00, 0x04, 'f', 'u', 'l', 'l'})});  // reason string
   }
   c.push_back({"PubrelV5IdNotFound", kV5, Pubrel{3, ReasonCode::kPacketIdentifierNotFound, {}},
-               bytes({0x62, 0x03,   // PUBREL, remaining length 3
-                      0x00, 0x03,   // packet id 3
-                      0x92})});     // reason: packet identifier not found
+               bytes({0x62, 0x03,  // PUBREL, remaining length 3
+                      0x00, 0x03,  // packet id 3
+                      0x92})});    // reason: packet identifier not found
   c.push_back({"PubcompV5ShortForm", kV5, Pubcomp{4, ReasonCode::kSuccess, {}},
                bytes({0x70, 0x02,      // PUBCOMP, remaining length 2
                       0x00, 0x04})});  // packet id 4
@@ -307,56 +307,56 @@ std::vector<Golden> golden_cases() {
     p.properties.user = {{"x", "y"}};
     p.subscriptions = {{"s/#", 2, true, true, 2}};
     c.push_back({"SubscribeV5Options", kV5, p,
-                 bytes({0x82, 19,                   // SUBSCRIBE, remaining length 19
-                        0x00, 0x0B,                 // packet id 11
-                        10,                         // property length
-                        0x0B, 0xAC, 0x02,           //   subscription identifier 300 (varint)
+                 bytes({0x82, 19,          // SUBSCRIBE, remaining length 19
+                        0x00, 0x0B,        // packet id 11
+                        10,                // property length
+                        0x0B, 0xAC, 0x02,  //   subscription identifier 300 (varint)
                         0x26, 0x00, 0x01, 'x', 0x00, 0x01, 'y',  // user property
-                        0x00, 0x03, 's', '/', '#',  // filter
+                        0x00, 0x03, 's',  '/', '#',              // filter
                         0x2E})});  // options: retain handling 2|RAP|no local|QoS 2
   }
   c.push_back({"SubackV311", kV4,
                Suback{10, {ReasonCode::kGrantedQos1, ReasonCode::kUnspecifiedError}, {}},
-               bytes({0x90, 0x04,   // SUBACK, remaining length 4
-                      0x00, 0x0A,   // packet id 10
-                      0x01,         // granted QoS 1
-                      0x80})});     // failure
+               bytes({0x90, 0x04,  // SUBACK, remaining length 4
+                      0x00, 0x0A,  // packet id 10
+                      0x01,        // granted QoS 1
+                      0x80})});    // failure
   {
     Suback p{11, {ReasonCode::kGrantedQos2, ReasonCode::kTopicFilterInvalid}, {}};
     p.properties.reason_string = "r";
     c.push_back({"SubackV5", kV5, p,
-                 bytes({0x90, 0x09,              // SUBACK, remaining length 9
-                        0x00, 0x0B,              // packet id 11
-                        0x04,                    // property length
-                        0x1F, 0x00, 0x01, 'r',   //   reason string
-                        0x02,                    // granted QoS 2
-                        0x8F})});                // topic filter invalid
+                 bytes({0x90, 0x09,             // SUBACK, remaining length 9
+                        0x00, 0x0B,             // packet id 11
+                        0x04,                   // property length
+                        0x1F, 0x00, 0x01, 'r',  //   reason string
+                        0x02,                   // granted QoS 2
+                        0x8F})});               // topic filter invalid
   }
 
   // ---- UNSUBSCRIBE / UNSUBACK ----
   c.push_back({"UnsubscribeV311", kV4, Unsubscribe{12, {"a/#"}, {}},
-               bytes({0xA2, 0x07,                  // UNSUBSCRIBE (flags 0010), remaining length 7
-                      0x00, 0x0C,                  // packet id 12
+               bytes({0xA2, 0x07,  // UNSUBSCRIBE (flags 0010), remaining length 7
+                      0x00, 0x0C,  // packet id 12
                       0x00, 0x03, 'a', '/', '#'})});  // filter
   c.push_back({"UnsubscribeV5", kV5, Unsubscribe{13, {"a", "b"}, {}},
-               bytes({0xA2, 0x09,         // UNSUBSCRIBE, remaining length 9
-                      0x00, 0x0D,         // packet id 13
-                      0x00,               // property length 0
-                      0x00, 0x01, 'a',    // filter
+               bytes({0xA2, 0x09,           // UNSUBSCRIBE, remaining length 9
+                      0x00, 0x0D,           // packet id 13
+                      0x00,                 // property length 0
+                      0x00, 0x01, 'a',      // filter
                       0x00, 0x01, 'b'})});  // filter
   c.push_back({"UnsubackV311", kV4, Unsuback{12, {}, {}},
                bytes({0xB0, 0x02,      // UNSUBACK, remaining length 2
                       0x00, 0x0C})});  // packet id 12 (no payload in 3.1.1)
   c.push_back({"UnsubackV5", kV5,
                Unsuback{13, {ReasonCode::kSuccess, ReasonCode::kNoSubscriptionExisted}, {}},
-               bytes({0xB0, 0x05,   // UNSUBACK, remaining length 5
-                      0x00, 0x0D,   // packet id 13
-                      0x00,         // property length 0
-                      0x00,         // success
-                      0x11})});     // no subscription existed
+               bytes({0xB0, 0x05,  // UNSUBACK, remaining length 5
+                      0x00, 0x0D,  // packet id 13
+                      0x00,        // property length 0
+                      0x00,        // success
+                      0x11})});    // no subscription existed
 
   // ---- PINGREQ / PINGRESP ----
-  c.push_back({"PingreqV311", kV4, Pingreq{}, bytes({0xC0, 0x00})});  // PINGREQ, length 0
+  c.push_back({"PingreqV311", kV4, Pingreq{}, bytes({0xC0, 0x00})});    // PINGREQ, length 0
   c.push_back({"PingrespV311", kV4, Pingresp{}, bytes({0xD0, 0x00})});  // PINGRESP, length 0
   c.push_back({"PingreqV5", kV5, Pingreq{}, bytes({0xC0, 0x00})});
   c.push_back({"PingrespV5", kV5, Pingresp{}, bytes({0xD0, 0x00})});
@@ -366,13 +366,13 @@ std::vector<Golden> golden_cases() {
   c.push_back({"DisconnectV5Normal", kV5, Disconnect{},
                bytes({0xE0, 0x00})});  // remaining length 0: normal, no properties
   c.push_back({"DisconnectV5ReasonOnly", kV5, Disconnect{ReasonCode::kSessionTakenOver, {}},
-               bytes({0xE0, 0x01,   // DISCONNECT, remaining length 1
-                      0x8E})});     // reason: session taken over
+               bytes({0xE0, 0x01,  // DISCONNECT, remaining length 1
+                      0x8E})});    // reason: session taken over
   c.push_back({"DisconnectV5ReasonEmptyProperties", kV5,
                Disconnect{ReasonCode::kSessionTakenOver, {}},
-               bytes({0xE0, 0x02,   // DISCONNECT, remaining length 2
-                      0x8E,         // reason
-                      0x00}),       // property length 0 (accepted; we write the short form)
+               bytes({0xE0, 0x02,  // DISCONNECT, remaining length 2
+                      0x8E,        // reason
+                      0x00}),      // property length 0 (accepted; we write the short form)
                false});
   {
     Disconnect p{ReasonCode::kDisconnectWithWillMessage, {}};
@@ -391,11 +391,11 @@ std::vector<Golden> golden_cases() {
     p.properties.authentication_method = "SCRAM";
     p.properties.authentication_data = std::string("\x01", 1);
     c.push_back({"AuthV5Continue", kV5, p,
-                 bytes({0xF0, 0x0E,                              // AUTH, remaining length 14
-                        0x18,                                    // continue authentication
-                        0x0C,                                    // property length
+                 bytes({0xF0, 0x0E,                                 // AUTH, remaining length 14
+                        0x18,                                       // continue authentication
+                        0x0C,                                       // property length
                         0x15, 0x00, 0x05, 'S', 'C', 'R', 'A', 'M',  // authentication method
-                        0x16, 0x00, 0x01, 0x01})});              //   authentication data
+                        0x16, 0x00, 0x01, 0x01})});                 //   authentication data
   }
   return c;
 }
@@ -489,7 +489,10 @@ TEST(CodecTest, EncodedSizeMatchesAtVarintBoundaries) {
     EXPECT_EQ(encoded_size(p, kV4), out.size()) << remaining;
     const FrameResult f = scan_frame(out, out.size());
     ASSERT_EQ(f.state, FrameState::kComplete) << remaining;
-    const size_t expected_header = remaining < 128 ? 2 : remaining < 16384 ? 3 : remaining < 2097152 ? 4 : 5;
+    const size_t expected_header = remaining < 128       ? 2
+                                   : remaining < 16384   ? 3
+                                   : remaining < 2097152 ? 4
+                                                         : 5;
     EXPECT_EQ(f.header_size, expected_header) << remaining;
   }
 }

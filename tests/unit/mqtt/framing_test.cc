@@ -1,8 +1,8 @@
 // scan_frame(): incremental framing over a byte stream (§2.1.4, §1.5.5).
+#include <gtest/gtest.h>
+
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "gateway/mqtt/codec.h"
 #include "tests/unit/mqtt/test_bytes.h"

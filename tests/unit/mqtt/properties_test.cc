@@ -1,11 +1,11 @@
 // MQTT 5.0 properties (§2.2.2): the per-packet table, round trips of every
 // property, and the duplicate / misplaced property rules.
+#include <gtest/gtest.h>
+
 #include <functional>
 #include <set>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "gateway/mqtt/codec.h"
 #include "tests/unit/mqtt/test_bytes.h"
@@ -23,8 +23,8 @@ constexpr int kWill = 0;
 
 struct PropertyRow {
   PropertyId id;
-  std::string value;          // a valid encoded value
-  std::set<int> allowed;      // packet type numbers, kWill for will properties
+  std::string value;      // a valid encoded value
+  std::set<int> allowed;  // packet type numbers, kWill for will properties
 };
 
 // Transcribed from the MQTT 5.0 §2.2.2.2 table.
@@ -49,14 +49,16 @@ std::vector<PropertyRow> spec_table() {
       {PropertyId::kRequestResponseInformation, bytes({0x01}), {kConnect}},
       {PropertyId::kResponseInformation, bytes({0, 1, 'x'}), {kConnack}},
       {PropertyId::kServerReference, bytes({0, 1, 's'}), {kConnack, kDisconnect}},
-      {PropertyId::kReasonString, bytes({0, 1, 'r'}),
+      {PropertyId::kReasonString,
+       bytes({0, 1, 'r'}),
        {kConnack, kPuback, kPubrec, kPubrel, kPubcomp, kSuback, kUnsuback, kDisconnect, kAuth}},
       {PropertyId::kReceiveMaximum, bytes({0, 1}), {kConnect, kConnack}},
       {PropertyId::kTopicAliasMaximum, bytes({0, 1}), {kConnect, kConnack}},
       {PropertyId::kTopicAlias, bytes({0, 1}), {kPublish}},
       {PropertyId::kMaximumQos, bytes({0x00}), {kConnack}},
       {PropertyId::kRetainAvailable, bytes({0x01}), {kConnack}},
-      {PropertyId::kUserProperty, bytes({0, 1, 'k', 0, 1, 'v'}),
+      {PropertyId::kUserProperty,
+       bytes({0, 1, 'k', 0, 1, 'v'}),
        {kConnect, kConnack, kPublish, kWill, kPuback, kPubrec, kPubrel, kPubcomp, kSubscribe,
         kSuback, kUnsubscribe, kUnsuback, kDisconnect, kAuth}},
       {PropertyId::kMaximumPacketSize, bytes({0, 0, 1, 0}), {kConnect, kConnack}},
@@ -78,20 +80,35 @@ std::string packet_with(int type, const std::string& props) {
     case kWill:
       return with_length(0x10, mqtt5 + bytes({0x06, 0x00, 0x00, 0x00, 0x00, 0x01, 'c'}) + props +
                                    bytes({0x00, 0x01, 'w', 0x00, 0x00}));
-    case 1: return with_length(0x10, mqtt5 + bytes({0x02, 0x00, 0x00}) + props + bytes({0x00, 0x01, 'c'}));
-    case 2: return with_length(0x20, bytes({0x00, 0x00}) + props);
-    case 3: return with_length(0x30, bytes({0x00, 0x01, 't'}) + props);
-    case 4: return with_length(0x40, bytes({0x00, 0x01, 0x00}) + props);
-    case 5: return with_length(0x50, bytes({0x00, 0x01, 0x00}) + props);
-    case 6: return with_length(0x62, bytes({0x00, 0x01, 0x00}) + props);
-    case 7: return with_length(0x70, bytes({0x00, 0x01, 0x00}) + props);
-    case 8: return with_length(0x82, bytes({0x00, 0x01}) + props + bytes({0x00, 0x01, 'a', 0x00}));
-    case 9: return with_length(0x90, bytes({0x00, 0x01}) + props + bytes({0x00}));
-    case 10: return with_length(0xA2, bytes({0x00, 0x01}) + props + bytes({0x00, 0x01, 'a'}));
-    case 11: return with_length(0xB0, bytes({0x00, 0x01}) + props + bytes({0x00}));
-    case 14: return with_length(0xE0, bytes({0x00}) + props);
-    case 15: return with_length(0xF0, bytes({0x00}) + props);
-    default: return {};
+    case 1:
+      return with_length(0x10,
+                         mqtt5 + bytes({0x02, 0x00, 0x00}) + props + bytes({0x00, 0x01, 'c'}));
+    case 2:
+      return with_length(0x20, bytes({0x00, 0x00}) + props);
+    case 3:
+      return with_length(0x30, bytes({0x00, 0x01, 't'}) + props);
+    case 4:
+      return with_length(0x40, bytes({0x00, 0x01, 0x00}) + props);
+    case 5:
+      return with_length(0x50, bytes({0x00, 0x01, 0x00}) + props);
+    case 6:
+      return with_length(0x62, bytes({0x00, 0x01, 0x00}) + props);
+    case 7:
+      return with_length(0x70, bytes({0x00, 0x01, 0x00}) + props);
+    case 8:
+      return with_length(0x82, bytes({0x00, 0x01}) + props + bytes({0x00, 0x01, 'a', 0x00}));
+    case 9:
+      return with_length(0x90, bytes({0x00, 0x01}) + props + bytes({0x00}));
+    case 10:
+      return with_length(0xA2, bytes({0x00, 0x01}) + props + bytes({0x00, 0x01, 'a'}));
+    case 11:
+      return with_length(0xB0, bytes({0x00, 0x01}) + props + bytes({0x00}));
+    case 14:
+      return with_length(0xE0, bytes({0x00}) + props);
+    case 15:
+      return with_length(0xF0, bytes({0x00}) + props);
+    default:
+      return {};
   }
 }
 

@@ -1,10 +1,10 @@
 // Topic names, filters and matching (MQTT 5.0 §4.7).
-#include <string>
-#include <vector>
+#include "gateway/mqtt/topic.h"
 
 #include <gtest/gtest.h>
 
-#include "gateway/mqtt/topic.h"
+#include <string>
+#include <vector>
 
 namespace gw::mqtt {
 namespace {
@@ -23,17 +23,17 @@ TEST(TopicTest, MatchingTable) {
       {"a/b/c", "a/b", false},
       {"a/+", "a/b", true},
       {"a/+", "a/b/c", false},
-      {"a/+", "a/", true},       // empty level matches '+'
-      {"+/+", "/x", true},       // leading empty level
+      {"a/+", "a/", true},  // empty level matches '+'
+      {"+/+", "/x", true},  // leading empty level
       {"+", "a", true},
       {"+", "a/b", false},
-      {"+", "/a", false},        // two levels: "" and "a"
+      {"+", "/a", false},  // two levels: "" and "a"
       {"a/+/c", "a/b/c", true},
       {"a/+/c", "a/b/d", false},
       {"#", "a", true},
       {"#", "a/b/c", true},
       {"#", "/", true},
-      {"a/#", "a", true},        // '#' also matches the parent level (§4.7.1.2)
+      {"a/#", "a", true},  // '#' also matches the parent level (§4.7.1.2)
       {"a/#", "a/b", true},
       {"a/#", "a/b/c", true},
       {"a/#", "ab", false},
@@ -47,8 +47,8 @@ TEST(TopicTest, MatchingTable) {
       {"$SYS/+/load", "$SYS/broker/load", true},
       {"#", "$", false},
       {"a/$x", "a/$x", true},
-      {"a/#", "a/$x", true},     // '$' only matters at the first level
-      {"A/b", "a/b", false},     // case-sensitive
+      {"a/#", "a/$x", true},  // '$' only matters at the first level
+      {"A/b", "a/b", false},  // case-sensitive
       {"a//b", "a//b", true},
       {"a/+/b", "a//b", true},
   };
@@ -75,7 +75,8 @@ TEST(TopicTest, InvalidTopicNames) {
 }
 
 TEST(TopicTest, ValidTopicFilters) {
-  for (const char* f : {"a", "#", "+", "a/#", "a/+", "+/+", "+/#", "a/+/b/#", "/", "/+", "$SYS/#"}) {
+  for (const char* f :
+       {"a", "#", "+", "a/#", "a/+", "+/+", "+/#", "a/+/b/#", "/", "/+", "$SYS/#"}) {
     EXPECT_TRUE(check_topic_filter(f).empty()) << f;
   }
 }
