@@ -125,6 +125,7 @@ class Broker::Impl final : public ConnectionHost {
     BrokerStats s;
     s.connections_current = totals_.connections_current.load();
     s.connections_total = totals_.connections_total.load();
+    s.connections_rejected = totals_.connections_rejected.load();
     for (int q = 0; q < 3; ++q) s.messages_in[q] = totals_.messages_in[q].load();
     s.messages_out = totals_.messages_out.load();
     s.bytes_in = totals_.bytes_in.load();
@@ -171,6 +172,7 @@ class Broker::Impl final : public ConnectionHost {
   // io thread only from here.
   uint64_t next_connection_id_ = 1;
   std::unordered_map<uint64_t, std::shared_ptr<Client>> clients_;
+  std::map<std::string, size_t, std::less<>> open_per_listener_;
   std::unordered_map<std::string, Session> sessions_;
   SubscriptionStore subscriptions_;
   std::map<std::string, Message, std::less<>> retained_;
@@ -180,6 +182,16 @@ class Broker::Impl final : public ConnectionHost {
 };
 
 void Broker::Impl::accept(asio::ip::tcp::socket socket, const std::string& listener) {
+  size_t& open = open_per_listener_[listener];
+  const auto lo = std::find_if(options_.listeners.begin(), options_.listeners.end(),
+                               [&](const ListenerOptions& l) { return l.name == listener; });
+  if (lo != options_.listeners.end() && lo->max_connections > 0 && open >= lo->max_connections) {
+    ++totals_.connections_rejected;
+    std::error_code ec;
+    socket.close(ec);
+    return;
+  }
+  ++open;
   ConnectionOptions co;
   co.listener = listener;
   co.max_packet_size = options_.max_packet_size;
@@ -191,8 +203,11 @@ void Broker::Impl::accept(asio::ip::tcp::socket socket, const std::string& liste
   co.topic_alias_maximum = options_.topic_alias_maximum;
   const uint64_t id = next_connection_id_++;
   auto client = std::make_shared<Client>(io_, std::make_unique<TcpTransport>(std::move(socket)), id, std::move(co),
-                                         *this, clock_, totals_, [this](uint64_t closed_id) {
-                                           if (clients_.erase(closed_id) > 0) --totals_.connections_current;
+                                         *this, clock_, totals_, [this, listener](uint64_t closed_id) {
+                                           if (clients_.erase(closed_id) > 0) {
+                                             --totals_.connections_current;
+                                             --open_per_listener_[listener];
+                                           }
                                          });
   clients_.emplace(id, client);
   ++totals_.connections_current;

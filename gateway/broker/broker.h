@@ -33,8 +33,9 @@ struct ListenerOptions {
   std::string name;                // for logs and bound_port()
   std::string host = "127.0.0.1";  // IPv4 or IPv6 literal
   uint16_t port = 1883;            // 0: any free port (read it with bound_port())
+  size_t max_connections = 0;      // open sockets on this listener; 0: no limit. Beyond: closed at once
   // TODO(broker): tls {cert, key, client_ca, require_client_cert,
-  // cert_cn_as_username} and max_connections (issue 3).
+  // cert_cn_as_username} (issue 3).
 };
 
 struct BrokerOptions {
@@ -53,6 +54,7 @@ struct BrokerOptions {
 struct BrokerStats {
   uint64_t connections_current = 0;
   uint64_t connections_total = 0;   // accepted sockets
+  uint64_t connections_rejected = 0;  // over a listener's max_connections
   uint64_t messages_in[3] = {0, 0, 0};  // inbound PUBLISH by QoS
   uint64_t messages_out = 0;        // PUBLISH sent to subscribers
   uint64_t bytes_in = 0;

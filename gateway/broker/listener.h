@@ -69,6 +69,7 @@ class TcpTransport final : public Transport {
 struct AtomicCounters {
   std::atomic<uint64_t> connections_current{0};
   std::atomic<uint64_t> connections_total{0};
+  std::atomic<uint64_t> connections_rejected{0};
   std::atomic<uint64_t> messages_in[3] = {0, 0, 0};
   std::atomic<uint64_t> messages_out{0};
   std::atomic<uint64_t> bytes_in{0};

@@ -383,6 +383,20 @@ TEST_F(BrokerTest, SessionTakeOverDisconnectsTheOldConnection) {
   EXPECT_EQ(second.read(1), "\x20");
 }
 
+TEST_F(BrokerTest, MaxConnectionsPerListener) {
+  BrokerOptions o;
+  o.listeners = {ListenerOptions{"local", "127.0.0.1", 0, 1}};
+  auto b = Broker::create(o, sink_, SystemClock::instance());
+  ASSERT_TRUE(b.is_ok());
+  broker_ = std::move(b).value();
+  ASSERT_TRUE(broker_->start().is_ok());
+  RawClient first(broker_->bound_port("local"));
+  ASSERT_TRUE(eventually([&] { return broker_->stats().connections_current == 1; }));
+  RawClient second(broker_->bound_port("local"));
+  EXPECT_TRUE(second.eof());
+  EXPECT_EQ(broker_->stats().connections_rejected, 1u);
+}
+
 TEST_F(BrokerTest, ConnectTimeoutClosesSilentSockets) {
   BrokerOptions o;
   o.connect_timeout = 1s;
