@@ -208,12 +208,12 @@ void Mosquitto::stop() {
 
 fs::path built_binary(const std::string& relative) {
   const char* dir = std::getenv("GW_BINARY_DIR");
-  return fs::path(dir ? dir : ".") / relative;
+  return fs::path(dir ? dir : GW_TEST_BINARY_DIR) / relative;
 }
 
 fs::path source_path(const std::string& relative) {
   const char* dir = std::getenv("GW_SOURCE_DIR");
-  return fs::path(dir ? dir : ".") / relative;
+  return fs::path(dir ? dir : GW_TEST_SOURCE_DIR) / relative;
 }
 
 }  // namespace gw::testing
