@@ -4,7 +4,9 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <tuple>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -64,8 +66,20 @@ std::optional<Loaded> load(const std::string& path, FILE* out) {
   if (result.config) {
     auto routes = rules::RouteTable::compile(*result.config, &result.diagnostics);
     if (routes.is_ok()) loaded = Loaded{std::move(*result.config), std::move(routes).value()};
+  } else if (result.partial) {
+    // Report the route compiler's problems too, in the same run.
+    (void)rules::RouteTable::compile(*result.partial, &result.diagnostics);
   }
-  for (const auto& d : result.diagnostics) std::fprintf(out, "%s\n", d.to_string().c_str());
+  auto& diags = result.diagnostics;
+  std::stable_sort(diags.begin(), diags.end(), [](const Diagnostic& a, const Diagnostic& b) {
+    return std::tie(a.pos.line, a.pos.column) < std::tie(b.pos.line, b.pos.column);
+  });
+  std::string last;
+  for (const auto& d : diags) {
+    std::string line = d.to_string();
+    if (line != last) std::fprintf(out, "%s\n", line.c_str());
+    last = std::move(line);
+  }
   return loaded;
 }
 

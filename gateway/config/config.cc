@@ -991,7 +991,11 @@ LoadResult finish(Loader& loader, std::optional<Config> config) {
   std::stable_sort(diags.begin(), diags.end(), [](const Diagnostic& a, const Diagnostic& b) {
     return std::pair(a.pos.line, a.pos.column) < std::pair(b.pos.line, b.pos.column);
   });
-  if (!has_errors(diags)) result.config = std::move(config);
+  if (!has_errors(diags)) {
+    result.config = std::move(config);
+  } else {
+    result.partial = std::move(config);
+  }
   result.diagnostics = std::move(diags);
   return result;
 }

@@ -271,6 +271,10 @@ struct Config {
 struct LoadResult {
   std::optional<Config> config;  // set only when diagnostics has no error
   std::vector<Diagnostic> diagnostics;  // errors and warnings, in file order
+  // When there are errors but the YAML parsed: the tree as far as it could be
+  // read, so later stages (the route compiler) can report their own problems
+  // in the same run. Never run a gateway from it.
+  std::optional<Config> partial;
 };
 
 // Reads and validates `path`. Relative paths inside resolve against the
