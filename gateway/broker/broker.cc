@@ -135,6 +135,7 @@ class Broker::Impl final : public ConnectionHost {
     s.protocol_errors = totals_.protocol_errors.load();
     s.retained_messages = totals_.retained_messages.load();
     s.subscriptions = totals_.subscriptions.load();
+    s.loop_ticks = totals_.loop_ticks.load();
     return s;
   }
 
@@ -407,6 +408,7 @@ void Broker::Impl::arm_sweep() {
   sweep_timer_.expires_after(std::chrono::seconds(1));
   sweep_timer_.async_wait([this](const std::error_code& ec) {
     if (ec) return;
+    totals_.loop_ticks.fetch_add(1, std::memory_order_relaxed);
     const auto now = clock_.now();
     std::vector<std::string> expired;
     for (const auto& [cid, s] : sessions_) {

@@ -64,6 +64,7 @@ struct BrokerStats {
   uint64_t protocol_errors = 0;     // connections closed for malformed or illegal packets
   uint64_t retained_messages = 0;   // current
   uint64_t subscriptions = 0;       // current, over all sessions
+  uint64_t loop_ticks = 0;          // +1 per second while the io thread runs timers (watchdog)
 };
 
 class Broker {

@@ -79,6 +79,7 @@ struct AtomicCounters {
   std::atomic<uint64_t> protocol_errors{0};
   std::atomic<uint64_t> retained_messages{0};
   std::atomic<uint64_t> subscriptions{0};
+  std::atomic<uint64_t> loop_ticks{0};  // io-loop heartbeat (sweep timer)
 
   void add(const ConnectionCounters& now, const ConnectionCounters& before);
 };
