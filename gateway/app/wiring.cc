@@ -6,6 +6,9 @@
 #ifdef GW_PLUGIN_MQTT_GENERIC
 #include "plugins/mqtt_generic/mqtt_generic.h"
 #endif
+#ifdef GW_PLUGIN_AZURE_IOT_HUB
+#include "plugins/azure_iot_hub/azure_iot_hub.h"
+#endif
 
 namespace gw::app {
 
@@ -44,6 +47,9 @@ uplink::SettingsMap profile_settings(const config::Config& cfg, const config::Up
   uplink::SettingsMap s;
   auto put = [&s](const char* key, const std::string& value) {
     if (!value.empty()) s[key] = value;
+#endif
+#ifdef GW_PLUGIN_AZURE_IOT_HUB
+  plugins::azure_iot_hub::register_profile(registry);
   };
   put("host", up.host);
   s["port"] = std::to_string(up.port);
@@ -66,6 +72,13 @@ uplink::Compression compression(config::Compression c) {
     case config::Compression::kNone: return uplink::Compression::kNone;
   }
   return uplink::Compression::kGzip;
+  // The cloud types' own keys (issue 5); `mqtt` declares none of them.
+  if (up.type == config::UplinkType::kAzureIotHub) {
+    put("device_id", up.device_id);
+    put("sas_key", up.sas_key);
+    s["token_ttl"] = std::to_string(up.sas_token_ttl.count()) + "ms";
+  }
+  if (up.type == config::UplinkType::kAwsIotCore && up.alpn) s["alpn"] = "true";
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 //
 // Versioning: kCloudProfileApiVersion changes when this interface changes
 // incompatibly; Engine::create refuses a profile built for another version.
+// Version 2 added the rate limits and the downlink hooks.
 #pragma once
 
 #include <chrono>
@@ -26,7 +27,7 @@
 
 namespace gw::uplink {
 
-inline constexpr int kCloudProfileApiVersion = 1;
+inline constexpr int kCloudProfileApiVersion = 2;
 
 struct TlsOptions {
   bool enabled = false;
@@ -63,6 +64,11 @@ struct Limits {
   size_t billing_unit_bytes = 0;
   // Unacknowledged publishes the cloud tolerates on one connection.
   size_t max_inflight = 10;
+  // Token buckets per connection (AWS: 100 publishes/s, 512 KiB/s); 0 = none.
+  double max_publishes_per_s = 0;
+  double max_bytes_per_s = 0;
+  // Least time between two CONNECT attempts (AWS: one per second per client id).
+  std::chrono::milliseconds min_connect_interval{0};
 };
 
 // A batch ready to leave, before cloud-specific shaping.
@@ -72,7 +78,8 @@ struct OutgoingBatch {
   BatchMetadata metadata;
 };
 
-// One publish as the transport sends it (always QoS 1 from the engine).
+// One publish as the transport sends it (always QoS 1 from the engine), or
+// one message received from the cloud (downlink).
 struct Publish {
   std::string topic;
   std::string payload;
@@ -126,6 +133,17 @@ class CloudProfile {
   // Refines the transport's classification with cloud-specific knowledge
   // (e.g. AWS PUBACK 0x97 = throttled). Default: unchanged.
   virtual Attempt refine(Attempt attempt) const { return attempt; }
+
+  // Downlink (cloud -> device). The cloud topic filters to subscribe to for
+  // the uplink's configured `from` filters. Default: the same filters (AWS,
+  // generic MQTT); Azure IoT Hub allows only its C2D topic.
+  virtual std::vector<std::string> downlink_subscriptions(const std::vector<std::string>& filters) const {
+    return filters;
+  }
+  // Turns a received cloud message into the neutral form the downlink rules
+  // match (Azure: the property bag in the topic becomes user properties).
+  // Default: unchanged.
+  virtual Publish downlink_message(Publish incoming) const { return incoming; }
 };
 
 }  // namespace gw::uplink
