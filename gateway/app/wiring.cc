@@ -38,6 +38,9 @@ void register_builtin_profiles(uplink::Registry& registry) {
 #ifdef GW_PLUGIN_MQTT_GENERIC
   plugins::mqtt_generic::register_profile(registry);
 #endif
+#ifdef GW_PLUGIN_AZURE_IOT_HUB
+  plugins::azure_iot_hub::register_profile(registry);
+#endif
   (void)registry;
 }
 
@@ -47,9 +50,6 @@ uplink::SettingsMap profile_settings(const config::Config& cfg, const config::Up
   uplink::SettingsMap s;
   auto put = [&s](const char* key, const std::string& value) {
     if (!value.empty()) s[key] = value;
-#endif
-#ifdef GW_PLUGIN_AZURE_IOT_HUB
-  plugins::azure_iot_hub::register_profile(registry);
   };
   put("host", up.host);
   s["port"] = std::to_string(up.port);
@@ -62,6 +62,13 @@ uplink::SettingsMap profile_settings(const config::Config& cfg, const config::Up
   if (up.tls.enabled) s["tls"] = "true";
   s["mqtt_version"] = up.mqtt_version == config::MqttVersion::kV5 ? "5" : "4";
   s["keepalive"] = std::to_string(std::chrono::duration_cast<std::chrono::seconds>(up.keepalive).count());
+  // The cloud types' own keys (issue 5); `mqtt` declares none of them.
+  if (up.type == config::UplinkType::kAzureIotHub) {
+    put("device_id", up.device_id);
+    put("sas_key", up.sas_key);
+    s["token_ttl"] = std::to_string(up.sas_token_ttl.count()) + "ms";
+  }
+  if (up.type == config::UplinkType::kAwsIotCore && up.alpn) s["alpn"] = "true";
   return s;
 }
 
@@ -72,13 +79,6 @@ uplink::Compression compression(config::Compression c) {
     case config::Compression::kNone: return uplink::Compression::kNone;
   }
   return uplink::Compression::kGzip;
-  // The cloud types' own keys (issue 5); `mqtt` declares none of them.
-  if (up.type == config::UplinkType::kAzureIotHub) {
-    put("device_id", up.device_id);
-    put("sas_key", up.sas_key);
-    s["token_ttl"] = std::to_string(up.sas_token_ttl.count()) + "ms";
-  }
-  if (up.type == config::UplinkType::kAwsIotCore && up.alpn) s["alpn"] = "true";
 }
 
 }  // namespace
