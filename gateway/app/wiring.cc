@@ -6,6 +6,9 @@
 #ifdef GW_PLUGIN_MQTT_GENERIC
 #include "plugins/mqtt_generic/mqtt_generic.h"
 #endif
+#ifdef GW_PLUGIN_AWS_IOT_CORE
+#include "plugins/aws_iot_core/aws_iot_core.h"
+#endif
 #ifdef GW_PLUGIN_AZURE_IOT_HUB
 #include "plugins/azure_iot_hub/azure_iot_hub.h"
 #endif
@@ -37,6 +40,9 @@ broker::BrokerOptions broker_options(const config::Config& cfg) {
 void register_builtin_profiles(uplink::Registry& registry) {
 #ifdef GW_PLUGIN_MQTT_GENERIC
   plugins::mqtt_generic::register_profile(registry);
+#endif
+#ifdef GW_PLUGIN_AWS_IOT_CORE
+  plugins::aws_iot_core::register_profile(registry);
 #endif
 #ifdef GW_PLUGIN_AZURE_IOT_HUB
   plugins::azure_iot_hub::register_profile(registry);
