@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "gateway/uplink/batcher.h"
+#include "gateway/uplink/rate_limiter.h"
 
 namespace gw::uplink {
 namespace {
@@ -33,7 +34,7 @@ constexpr size_t kLeaseBytesFactor = 16;
 class Engine::Impl {
  public:
   Impl(UplinkOptions options, std::unique_ptr<CloudProfile> profile, store::Store& store, const Clock& clock,
-       Batcher batcher, size_t window)
+       Batcher batcher, size_t window, const Limits& limits)
       : options_(std::move(options)),
         profile_(std::move(profile)),
         store_(store),
@@ -41,7 +42,9 @@ class Engine::Impl {
         batcher_(std::move(batcher)),
         window_(window),
         backoff_(options_.backoff),
-        breaker_(options_.breaker) {}
+        breaker_(options_.breaker),
+        limiter_(limits.max_publishes_per_s, limits.max_bytes_per_s),
+        min_connect_interval_(limits.min_connect_interval) {}
 
   ~Impl() {
     stop(Ms(0));
@@ -150,6 +153,7 @@ class Engine::Impl {
         store_may_have_rows_ = true;
         spdlog::info("uplink {}: connected to {}:{}", options_.name, connect_host_, connect_port_);
         failures_logged_ = 0;
+        subscribe_downlink();
         update_stats([&](EngineStats& s) {
           s.connected = true;
           ++s.connects;
@@ -166,7 +170,36 @@ class Engine::Impl {
       case TransportEvent::Kind::kPublishDone:
         on_publish_done(now, e.id, e.attempt);
         return;
+      case TransportEvent::Kind::kMessage:
+        on_downlink_message(std::move(e.message));
+        return;
     }
+  }
+
+  // ---- downlink -------------------------------------------------------------
+
+  void subscribe_downlink() {
+    if (options_.downlink.empty()) return;
+    std::vector<std::string> froms;
+    for (const auto& r : options_.downlink) froms.push_back(r.from);
+    const auto filters = profile_->downlink_subscriptions(froms);
+    if (filters.empty()) return;
+    Status st = transport_->subscribe(filters, 1);
+    if (!st.is_ok()) spdlog::warn("uplink {}: downlink not subscribed: {}", options_.name, st.to_string());
+  }
+
+  void on_downlink_message(Publish in) {
+    Publish msg = profile_->downlink_message(std::move(in));
+    auto local = map_downlink(options_.downlink, msg.topic);
+    if (!local || !options_.on_downlink) {
+      spdlog::debug("uplink {}: downlink message on '{}' matches no rule", options_.name, msg.topic);
+      update_stats([&](EngineStats& s) { ++s.downlink_unmatched; });
+      return;
+    }
+    msg.topic = std::move(*local);
+    msg.retain = false;
+    options_.on_downlink(std::move(msg));
+    update_stats([&](EngineStats& s) { ++s.downlink_messages; });
   }
 
   void on_connect_failed(TimePoint now, const Attempt& a) {
@@ -209,6 +242,7 @@ class Engine::Impl {
         store_.ack(options_.name, std::move(f.seqs), last_acked_);
         backoff_.on_success(now);
         breaker_.on_success(now);
+        limiter_.on_success(now);
         // After bisecting a refused batch, widen again step by step.
         if (batcher_.message_cap() != 0) {
           const size_t cap = batcher_.message_cap() * 2;
@@ -230,13 +264,22 @@ class Engine::Impl {
       case Outcome::kRetry:
         store_.release(options_.name, f.seqs);
         store_may_have_rows_ = true;
-        if (!a.throttled) breaker_.on_failure(now);
-        hold_until_ = now + backoff_.on_failure(now);
+        if (a.throttled && !limiter_.unlimited()) {
+          // The cloud said "too fast": slow the buckets; the breaker and the
+          // backoff are for failures, and this is not one.
+          limiter_.on_throttled(now);
+          spdlog::info("uplink {}: throttled by the cloud ({}); rate now {:.0f}% of the quota", options_.name,
+                       a.detail, limiter_.factor() * 100);
+        } else {
+          if (!a.throttled) breaker_.on_failure(now);
+          hold_until_ = now + backoff_.on_failure(now);
+        }
         spdlog::debug("uplink {}: batch {} not delivered: {}", options_.name, f.batch_seq, a.detail);
         note_breaker();
         update_stats([&](EngineStats& s) {
           ++s.publish_retries;
           if (a.throttled) ++s.throttled;
+          s.rate_factor = limiter_.factor();
         });
         if (a.connection_lost && conn_ == Conn::kConnected) on_connection_lost(now, a.detail);
         return;
@@ -296,6 +339,11 @@ class Engine::Impl {
       next_connect_at_ = breaker_.reopens_at();
       return;
     }
+    if (min_connect_interval_.count() > 0 && last_connect_at_ && now < *last_connect_at_ + min_connect_interval_) {
+      next_connect_at_ = *last_connect_at_ + min_connect_interval_;  // e.g. AWS: one CONNECT per second
+      return;
+    }
+    last_connect_at_ = now;
     note_breaker();
     auto co = profile_->connect_options(clock_);
     if (!co) {
@@ -318,15 +366,24 @@ class Engine::Impl {
 
   // Renew before the credentials (a SAS token) expire: at 80% of the time
   // left when we connected, once no batch is in flight.
-  void maybe_renew_credentials() {
-    if (credentials_expire_at_ms_ == 0 || !inflight_.empty()) return;
+  // While a renewal is due no new batch is published, so the in-flight ones
+  // drain and the reconnect loses nothing.
+  bool renewal_due() const {
+    if (credentials_expire_at_ms_ == 0) return false;
     const int64_t renew_at = connected_wall_ms_ + (credentials_expire_at_ms_ - connected_wall_ms_) * 8 / 10;
-    if (clock_.wall_ms() < renew_at) return;
+    return clock_.wall_ms() >= renew_at;
+  }
+
+  void maybe_renew_credentials() {
+    if (!renewal_due() || !inflight_.empty()) return;
     spdlog::info("uplink {}: reconnecting with fresh credentials", options_.name);
     transport_->disconnect(Ms(2000));
     conn_ = Conn::kDisconnected;
     next_connect_at_ = clock_.now();
-    update_stats([&](EngineStats& s) { s.connected = false; });
+    update_stats([&](EngineStats& s) {
+      s.connected = false;
+      ++s.credential_renewals;
+    });
   }
 
   void check_timeouts(TimePoint now) {
@@ -344,7 +401,7 @@ class Engine::Impl {
   // ---- batching and publishing ------------------------------------------------
 
   void fill_and_publish(TimePoint now) {
-    if (now < hold_until_) return;
+    if (now < hold_until_ || renewal_due()) return;
     // Lease while there is room: a little more than one batch of rows pending.
     while (ready_.empty() && batcher_.pending_rows() < options_.max_messages && store_may_have_rows_) {
       auto rows = store_.lease(options_.name, options_.max_messages - batcher_.pending_rows(),
@@ -364,6 +421,10 @@ class Engine::Impl {
     if (ready_.empty()) take_ready(now, false);
     while (!ready_.empty() && inflight_.size() < window_) {
       if (!breaker_.allow(now)) break;
+      if (!limiter_.try_take(now, ready_.front().payload.size())) {
+        rate_hold_until_ = limiter_.available_at(now, ready_.front().payload.size());
+        break;
+      }
       Batch b = std::move(ready_.front());
       ready_.pop_front();
       publish(now, std::move(b));
@@ -415,10 +476,15 @@ class Engine::Impl {
     bool want_rows = false;
     if (conn_ == Conn::kConnected) {
       if (hold_until_ > now) earlier(hold_until_);
+      if (rate_hold_until_ > now && !ready_.empty()) earlier(rate_hold_until_);
+      if (renewal_due() && inflight_.empty()) return;
       if (auto d = batcher_.next_deadline()) earlier(*d);
       for (const auto& [id, f] : inflight_) earlier(f.started + options_.publish_timeout);
       const bool room = inflight_.size() < window_;
-      if (room && !ready_.empty() && hold_until_ <= now && breaker_.state() == BreakerState::kClosed) return;
+      if (room && !ready_.empty() && hold_until_ <= now && rate_hold_until_ <= now && !renewal_due() &&
+          breaker_.state() == BreakerState::kClosed) {
+        return;
+      }
       if (room && store_may_have_rows_ && hold_until_ <= now && ready_.empty() &&
           batcher_.pending_rows() < options_.max_messages) {
         return;  // more rows to lease right away
@@ -489,6 +555,10 @@ class Engine::Impl {
   size_t window_;
   Backoff backoff_;
   CircuitBreaker breaker_;
+  RateLimiter limiter_;
+  const Ms min_connect_interval_;
+  std::optional<TimePoint> last_connect_at_;
+  TimePoint rate_hold_until_{};
   BreakerState logged_breaker_ = BreakerState::kClosed;
   Conn conn_ = Conn::kDisconnected;
   TimePoint next_connect_at_{};
@@ -548,7 +618,15 @@ Result<std::unique_ptr<Engine>> Engine::create(UplinkOptions options, std::uniqu
   auto batcher = Batcher::create(bo);
   if (!batcher) return batcher.status().with_context("uplink " + options.name);
   const size_t window = std::max<size_t>(1, std::min(options.max_inflight, std::max<size_t>(1, limits.max_inflight)));
-  auto impl = std::make_unique<Impl>(std::move(options), std::move(profile), store, clock, std::move(*batcher), window);
+  std::vector<DownlinkRule> bound;
+  for (auto& r : options.downlink) {
+    bound.push_back(bind_gateway_id(std::move(r), options.gateway_id));
+    Status st = validate(bound.back());
+    if (!st.is_ok()) return st.with_context("uplink " + options.name);
+  }
+  options.downlink = std::move(bound);
+  auto impl = std::make_unique<Impl>(std::move(options), std::move(profile), store, clock, std::move(*batcher), window,
+                                     limits);
   Impl* raw = impl.get();
   impl->set_transport(transport_factory([raw](TransportEvent e) { raw->post(std::move(e)); }));
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));

@@ -10,6 +10,10 @@
 // callbacks only queue events for it. start()/stop() are called from the
 // owner (main) thread; stats() is thread-safe. Not copyable.
 //
+// Rate: the profile's Limits set token buckets (publishes/s, bytes/s) and a
+// least interval between CONNECTs; a throttling answer halves the rates and
+// each acknowledgement recovers them, without counting as a breaker failure.
+//
 // Delivery is at-least-once: a batch whose PUBACK was lost is sent again
 // (with a new batch-seq); consumers drop duplicates by (gateway-id, seq).
 #pragma once
@@ -20,12 +24,14 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "gateway/core/clock.h"
 #include "gateway/core/status.h"
 #include "gateway/store/store.h"
 #include "gateway/uplink/backoff.h"
 #include "gateway/uplink/breaker.h"
+#include "gateway/uplink/downlink.h"
 #include "gateway/uplink/envelope.h"
 #include "gateway/uplink/profile.h"
 #include "gateway/uplink/transport.h"
@@ -44,6 +50,10 @@ struct UplinkOptions {
   BreakerOptions breaker;
   size_t max_inflight = 4;                   // batches awaiting PUBACK (capped by the profile)
   std::chrono::milliseconds publish_timeout{30'000};  // no PUBACK by then: retry on a new connection
+  // Cloud -> device: subscribed after every connect; matched messages go to
+  // `on_downlink` with their local topic (downlink.h). {gateway_id} is bound here.
+  std::vector<DownlinkRule> downlink;
+  DownlinkHandler on_downlink;
 };
 
 struct EngineStats {
@@ -62,6 +72,10 @@ struct EngineStats {
   uint64_t connect_failures = 0;
   uint64_t last_batch_seq = 0;   // last batch sequence acknowledged
   size_t inflight_batches = 0;
+  double rate_factor = 1.0;       // the rate limiter's current fraction of the cloud's quota
+  uint64_t credential_renewals = 0;  // reconnects for fresh credentials (SAS tokens)
+  uint64_t downlink_messages = 0;    // cloud messages handed to on_downlink
+  uint64_t downlink_unmatched = 0;   // cloud messages no downlink rule matched
 };
 
 class Engine {

@@ -92,6 +92,25 @@ class PahoTransport final : public Transport {
           e.attempt.detail = "server sent DISCONNECT 0x" + fmt::format("{:02x}", static_cast<int>(reason));
           emit(std::move(e));
         });
+        client_->set_message_callback([this](mqtt::const_message_ptr m) {
+          if (!m) return;
+          TransportEvent e;
+          e.kind = TransportEvent::Kind::kMessage;
+          e.message.topic = m->get_topic();
+          e.message.payload = m->get_payload_str();
+          e.message.qos = m->get_qos();
+          e.message.retain = m->is_retained();
+          const mqtt::properties& props = m->get_properties();
+          if (props.contains(mqtt::property::CONTENT_TYPE)) {
+            e.message.content_type = mqtt::get<std::string>(props, mqtt::property::CONTENT_TYPE);
+          }
+          const size_t n = props.count(mqtt::property::USER_PROPERTY);
+          for (size_t i = 0; i < n; ++i) {
+            auto [k, v] = mqtt::get<mqtt::string_pair>(props, mqtt::property::USER_PROPERTY, i);
+            e.message.user_properties.emplace_back(std::move(k), std::move(v));
+          }
+          emit(std::move(e));
+        });
       }
       mqtt::connect_options co;
       co.set_mqtt_version(o.mqtt_version >= 5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1);
@@ -141,6 +160,18 @@ class PahoTransport final : public Transport {
     return Status::ok();
   }
 
+  Status subscribe(const std::vector<std::string>& filters, int qos) override {
+    if (!client_) return unavailable("not connected");
+    try {
+      for (const auto& f : filters) {
+        client_->subscribe(f, qos, nullptr, subscribe_listener_);
+      }
+    } catch (const mqtt::exception& e) {
+      return unavailable(std::string("subscribe not started: ") + e.what());
+    }
+    return Status::ok();
+  }
+
   void disconnect(std::chrono::milliseconds timeout) override { drop_client(timeout); }
 
  private:
@@ -186,6 +217,19 @@ class PahoTransport final : public Transport {
     PahoTransport* t_;
   };
 
+  // Subscriptions only log: a refused downlink filter must not stop telemetry.
+  class SubscribeListener final : public mqtt::iaction_listener {
+   public:
+    void on_success(const mqtt::token& tok) override {
+      const int reason = static_cast<int>(tok.get_reason_code());
+      if (reason >= 0x80) spdlog::warn("uplink: downlink subscription refused (0x{:02x})", reason);
+    }
+    void on_failure(const mqtt::token& tok) override {
+      spdlog::warn("uplink: downlink subscription failed: {} ({})", mqtt::exception::error_str(tok.get_return_code()),
+                   tok.get_return_code());
+    }
+  };
+
   // Called on Paho threads: hand over and return.
   void emit(TransportEvent e) {
     if (muted_.load()) return;
@@ -209,6 +253,7 @@ class PahoTransport final : public Transport {
   TransportEventSink sink_;
   PublishListener publish_listener_;
   ConnectListener connect_listener_;
+  SubscribeListener subscribe_listener_;
   std::unique_ptr<mqtt::async_client> client_;
   std::string uri_;
   std::string client_id_;

@@ -15,6 +15,8 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "gateway/core/status.h"
 #include "gateway/uplink/profile.h"
@@ -27,10 +29,12 @@ struct TransportEvent {
     kConnectFailed,   // attempt says why (kRetry, or kReject for refused credentials)
     kConnectionLost,  // the broker or network dropped an established connection
     kPublishDone,     // `id` finished: delivered (PUBACK), retry or reject
+    kMessage,         // a message arrived on a subscription (downlink): `message`
   };
   Kind kind = Kind::kConnectFailed;
   uint64_t id = 0;  // the publish id given to publish(); 0 for connection events
   Attempt attempt;
+  Publish message;  // kMessage only
 };
 
 using TransportEventSink = std::function<void(TransportEvent)>;
@@ -48,6 +52,15 @@ class Transport {
   // `id`, exactly once, unless the returned Status is an error (then no
   // event follows and the engine treats it as a kRetry).
   virtual Status publish(uint64_t id, const Publish& p) = 0;
+
+  // Subscribes to `filters` at `qos` on the current connection; messages
+  // arrive as kMessage events. Failures are logged by the adapter (a cloud
+  // that refuses a filter still takes telemetry). Default: no downlink.
+  virtual Status subscribe(const std::vector<std::string>& filters, int qos) {
+    (void)filters;
+    (void)qos;
+    return unavailable("this transport has no downlink");
+  }
 
   // Disconnects, waiting at most `timeout` for in-flight work; idempotent.
   // Afterwards no more events are delivered. Blocks.
