@@ -22,6 +22,16 @@ store::StoreOptions store_options(const config::Config& cfg) {
                                                                     : store::Durability::kOs;
   o.group_max_messages = cfg.store.group_max_messages;
   o.group_window = cfg.store.group_window;
+  o.max_bytes = cfg.store.max_bytes;
+  o.min_free_disk = cfg.store.min_free_disk;
+  o.on_full = cfg.store.on_full == config::FullPolicy::kEvict ? store::FullPolicy::kEvict
+                                                              : store::FullPolicy::kReject;
+  o.on_expiry = cfg.store.on_expiry == config::ExpiryPolicy::kDrop ? store::ExpiryPolicy::kDrop
+                                                                   : store::ExpiryPolicy::kDeadLetter;
+  for (const auto& up : cfg.uplinks) {
+    o.replay[up.name] =
+        up.replay == config::Replay::kLiveFirst ? store::Replay::kLiveFirst : store::Replay::kOldestFirst;
+  }
   return o;
 }
 

@@ -1,14 +1,15 @@
-// Store implementation. Three pieces of state, each with one guard:
+// Store implementation. Four pieces of state, each with one guard:
 //
-//  - the hand-off queue (mu_): ops waiting for the writer, the sticky error
-//    and the stop flag. append()/ack()/flush() push, the writer pops groups.
+//  - the hand-off queue (mu_): ops waiting for the writer, the error state
+//    (error_, its retry time), bytes of queued appends and the stop flag.
+//    append()/ack()/flush() push, the writer pops groups.
 //  - the writer connection and its statements: writer thread only (and the
 //    opening thread before the writer starts).
 //  - the read connection and its statements (read_mu_), used by lease() and
 //    count(); WAL lets it read while the writer writes.
 //  - per-uplink lease state (state_mu_): leased seqs, recently deleted seqs,
-//    generations for wait_for_rows(), last_batch_seq. Lock order: read_mu_
-//    before state_mu_; mu_ is never held with either.
+//    generations for wait_for_rows(), last_batch_seq, the live-first marks.
+//    Lock order: read_mu_ before state_mu_; mu_ is never held with either.
 //
 // Group commit (after leveldb's BuildBatchGroup, written for SQLite): the
 // writer waits for the first op, then until group_max_messages appends are
@@ -16,18 +17,32 @@
 // stop closes the group at once), takes them all and runs one transaction.
 // While it commits, new appends pile up and form the next group, so under
 // load groups grow by themselves and the window costs nothing.
+//
+// Caps: the writer keeps the accounted bytes of all stored rows
+// (stored_bytes_); append() adds the bytes of queued appends (pending_bytes_)
+// so `reject` refuses at once, before the device waits for a commit. `evict`
+// is decided by the writer inside the group's transaction.
+//
+// Maintenance (every sweep_interval, on the writer): TTL sweep, free-disk
+// check, and a recount when another process changed the file (PRAGMA
+// data_version), e.g. `edge-gateway queue purge`.
 #include "gateway/store/store.h"
 
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
+#include <sys/statvfs.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <condition_variable>
+#include <ctime>
 #include <deque>
 #include <filesystem>
+#include <fstream>
 #include <future>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -47,33 +62,68 @@ using SteadyTime = std::chrono::steady_clock::time_point;
 
 namespace {
 
+constexpr int64_t kMaxSeq = std::numeric_limits<int64_t>::max();
+
+// Accounted bytes of a stored row, as SQL; must match row_bytes() below.
+#define GW_ROW_BYTES_SQL                                                                    \
+  "(length(payload) + ifnull(length(props), 0) + length(CAST(topic AS BLOB)) + "            \
+  "length(CAST(cloud_topic AS BLOB)) + 64)"
+
 constexpr const char* kInsertSql =
     "INSERT INTO messages (uplink, route, priority, expires_at_ms, cloud_topic, topic, payload, "
     "qos, retain, props, client_id, username, protocol_version, received_at_ms) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
-constexpr const char* kDeleteSql = "DELETE FROM messages WHERE seq = ?1";
+constexpr const char* kDeleteSql = "DELETE FROM messages WHERE seq = ?1 RETURNING " GW_ROW_BYTES_SQL;
+constexpr const char* kDeadLetterSql =
+    "INSERT OR REPLACE INTO dead_letters (seq, uplink, route, priority, expires_at_ms, "
+    "cloud_topic, topic, payload, qos, retain, props, client_id, username, protocol_version, "
+    "received_at_ms, reason, dead_at_ms) SELECT seq, uplink, route, priority, expires_at_ms, "
+    "cloud_topic, topic, payload, qos, retain, props, client_id, username, protocol_version, "
+    "received_at_ms, ?2, ?3 FROM messages WHERE seq = ?1";
 constexpr const char* kUpsertBatchSql =
     "INSERT INTO uplink_state (uplink, last_batch_seq) VALUES (?1, ?2) "
     "ON CONFLICT (uplink) DO UPDATE SET "
     "last_batch_seq = max(last_batch_seq, excluded.last_batch_seq)";
-// Covering scan of messages_by_uplink: seq only, so skipping leased rows
-// never reads their payloads.
+// Eviction candidates: lowest priority first, oldest first (messages_by_priority).
+constexpr const char* kEvictScanSql =
+    "SELECT seq, " GW_ROW_BYTES_SQL " FROM messages WHERE priority <= ?1 ORDER BY priority, seq";
+constexpr const char* kExpiredSql =
+    "SELECT seq FROM messages WHERE expires_at_ms > 0 AND expires_at_ms <= ?1 "
+    "ORDER BY expires_at_ms LIMIT ?2";
+constexpr const char* kTotalsSql =
+    "SELECT count(*), ifnull(sum(" GW_ROW_BYTES_SQL "), 0) FROM messages";
+// Covering range scan of messages_by_uplink (uplink, priority DESC, seq):
+// seq only, so skipping leased rows never reads their payloads.
 constexpr const char* kScanSql =
-    "SELECT seq FROM messages WHERE uplink = ?1 ORDER BY priority DESC, seq";
+    "SELECT seq FROM messages WHERE uplink = ?1 AND priority = ?2 AND seq >= ?3 AND seq < ?4 "
+    "ORDER BY seq";
 constexpr const char* kFetchSql =
     "SELECT uplink, route, priority, expires_at_ms, cloud_topic, topic, payload, qos, retain, "
     "props, client_id, username, protocol_version, received_at_ms FROM messages WHERE seq = ?1";
 constexpr const char* kCountSql = "SELECT count(*) FROM messages WHERE uplink = ?1";
 
+constexpr int64_t kSweepBatch = 5000;        // expired rows per sweep transaction
+constexpr size_t kMaxLiveMarks = 4096;       // commits remembered for live_first
+constexpr auto kDiskCheckEvery = std::chrono::milliseconds(250);
+constexpr uint64_t kCheckpointPages = 1000;  // as SQLite's default wal_autocheckpoint
+
+uint64_t row_bytes(const NewRow& row, size_t props_bytes) {
+  return row.message.payload.size() + props_bytes + row.message.topic.size() +
+         row.cloud_topic.size() + kRowOverheadBytes;
+}
+
 struct Op {
-  enum class Kind : uint8_t { kAppend, kAck, kFlush };
+  enum class Kind : uint8_t { kAppend, kAck, kFlush, kDeadLetter, kSweep };
   Kind kind = Kind::kAppend;
   std::vector<NewRow> rows;    // kAppend
-  std::string uplink;          // kAck
-  std::vector<int64_t> seqs;   // kAck
+  uint64_t bytes = 0;          // kAppend: accounted bytes of rows
+  std::string uplink;          // kAck, kDeadLetter
+  std::vector<int64_t> seqs;   // kAck, kDeadLetter
   uint64_t batch_seq = 0;      // kAck
-  Store::Completion done;      // may be empty for kAck
+  std::string reason;          // kDeadLetter
+  Store::Completion done;      // may be empty for kAck, kDeadLetter
   SteadyTime enqueued;
+  Status result;               // kAppend: refused by the writer (full) although the commit is OK
 };
 
 struct UplinkState {
@@ -86,9 +136,52 @@ struct UplinkState {
   uint64_t generation = 1;  // bumped when rows may have become leasable
   uint64_t seen_generation = 0;  // generation when the last lease() started
   uint64_t last_batch_seq = 0;
+  double share_credit = 0;  // lower-priority rows owed to this uplink's leases
 };
 
 void name_this_thread(const char* name) { pthread_setname_np(pthread_self(), name); }
+
+// Logs at most once per interval per instance, with the number suppressed.
+class RateLimitedLog {
+ public:
+  template <typename... Args>
+  void warn(fmt::format_string<Args...> f, Args&&... args) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now < next_) {
+      ++suppressed_;
+      return;
+    }
+    next_ = now + std::chrono::seconds(10);
+    std::string text = fmt::format(f, std::forward<Args>(args)...);
+    if (suppressed_ > 0) text += fmt::format(" ({} more like this in the last 10s)", suppressed_);
+    suppressed_ = 0;
+    spdlog::warn("{}", text);
+  }
+
+ private:
+  SteadyTime next_{};
+  uint64_t suppressed_ = 0;
+};
+
+// write_bytes of the calling thread (what reached the block layer), or 0.
+uint64_t thread_write_bytes() {
+  std::ifstream in("/proc/thread-self/io");
+  std::string key;
+  uint64_t value = 0;
+  while (in >> key >> value) {
+    if (key == "write_bytes:") return value;
+  }
+  return 0;
+}
+
+std::string utc_stamp(int64_t wall_ms) {
+  const std::time_t t = static_cast<std::time_t>(wall_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
+  return buf;
+}
 
 }  // namespace
 
@@ -96,6 +189,8 @@ class Store::Impl {
  public:
   Impl(const StoreOptions& options, const Clock& clock) : options_(options), clock_(clock) {
     if (options_.group_max_messages == 0) options_.group_max_messages = 1;
+    options_.lower_priority_share = std::clamp(options_.lower_priority_share, 0.0, 1.0);
+    if (options_.sweep_interval.count() <= 0) options_.sweep_interval = std::chrono::seconds(1);
   }
   ~Impl() { shutdown(); }
 
@@ -108,7 +203,10 @@ class Store::Impl {
   Status append(std::vector<NewRow> rows, Completion done);
   void ack(std::string_view uplink, std::vector<int64_t> seqs, uint64_t batch_seq,
            Completion done);
-  void flush();
+  void dead_letter(std::string_view uplink, std::vector<int64_t> seqs, std::string reason,
+                   Completion done);
+  void flush() { enqueue_and_wait(Op::Kind::kFlush); }
+  void expire_now() { enqueue_and_wait(Op::Kind::kSweep); }
   Status health() const {
     std::lock_guard lk(mu_);
     return error_;
@@ -126,31 +224,61 @@ class Store::Impl {
   StoreStats stats() const;
 
  private:
-  void enqueue(Op op);  // an ack or a flush
+  Status open_files();
+  void close_files();
+  Status move_aside(const Status& why);
+  Status recount();
+  void enqueue(Op op);  // an ack, dead letter, flush or sweep
+  void enqueue_and_wait(Op::Kind kind);
   void run_writer();
-  Status commit_group(std::vector<Op>& group, std::vector<std::string_view>& touched);
-  Status fail(Status s);
+  void maintenance(bool sweep);
+  void check_disk(bool force);
+  Status sweep_expired();
+  Status commit_group(std::vector<Op>& group, std::vector<std::string_view>& touched,
+                      int64_t& first_seq);
+  bool evict(uint64_t need, int max_priority);
+  Status move_to_dead_letters(int64_t seq, const std::string& reason, int64_t now_ms,
+                              bool& moved);
+  Status delete_row(int64_t seq, bool& deleted);
+  Status fail(Status s, int rc);
+  bool writable();  // writer: false while in error and before the retry time
+  void after_commit_ok();
+  uint64_t cap() const;
+  void release_seqs(const std::string& uplink, const std::vector<int64_t>& seqs);
   UplinkState& state_for(std::string_view uplink);  // Requires: state_mu_
+  static int on_wal(void* self, sqlite3* db, const char* name, int pages);
 
   StoreOptions options_;
-  const Clock& clock_;  // TODO(issue 4): TTL sweeps and oldest-age stats run on it.
+  const Clock& clock_;
 
   // Hand-off queue (mu_).
   mutable std::mutex mu_;
   std::condition_variable work_cv_;
   std::deque<Op> queue_;
   size_t queued_appends_ = 0;
-  size_t queued_flushes_ = 0;
+  size_t queued_closers_ = 0;      // flushes and sweeps: close the group at once
+  uint64_t pending_bytes_ = 0;     // accounted bytes of queued appends
   bool stop_ = false;
-  Status error_;                    // sticky; guarded by mu_
-  std::atomic<bool> failed_{false}; // mirrors !error_.is_ok() for lock-free checks
+  Status error_;                   // guarded by mu_
+  bool error_retryable_ = false;   // guarded by mu_
+  SteadyTime retry_at_{};          // guarded by mu_
+  std::atomic<bool> failed_{false};      // mirrors !error_.is_ok() for lock-free checks
+  std::atomic<bool> recovering_{false};  // an error was cleared for a retry
 
   // Writer thread only. Statements are declared after their Db so they are
   // finalized first.
   Db wdb_;
-  Stmt begin_, commit_, rollback_, insert_, delete_, upsert_batch_;
+  Stmt begin_, commit_, rollback_, insert_, delete_, dead_letter_, upsert_batch_, evict_scan_,
+      expired_;
   std::thread writer_;
   uint64_t commit_number_ = 0;
+  std::chrono::milliseconds backoff_{0};
+  SteadyTime next_tick_{};
+  SteadyTime next_disk_check_{};
+  int64_t data_version_ = -1;
+  int64_t page_size_ = 4096;
+  int64_t last_wal_log_ = 0, last_wal_ckpt_ = 0;
+  RateLimitedLog full_log_, evict_log_, expire_log_, error_log_;
 
   // Read connection (read_mu_).
   std::mutex read_mu_;
@@ -163,11 +291,19 @@ class Store::Impl {
   std::map<std::string, UplinkState, std::less<>> uplinks_;
   uint64_t committed_number_ = 0;  // last commit whose effects are visible to new readers
   bool readers_stop_ = false;
+  std::deque<std::pair<SteadyTime, int64_t>> live_marks_;  // (commit time, its first seq)
 
   // Stats (relaxed atomics; the writer is the only writer of most).
   std::atomic<uint64_t> commits_{0}, failed_commits_{0}, appends_{0}, rows_appended_{0},
       rows_deleted_{0}, rejected_{0}, last_group_{0}, max_group_{0}, commit_ns_{0};
+  std::atomic<uint64_t> rows_stored_{0}, bytes_stored_{0}, full_rejects_{0}, rows_evicted_{0},
+      bytes_evicted_{0}, rows_expired_{0}, rows_dead_lettered_{0}, recoveries_{0},
+      sqlite_bytes_{0}, checkpoint_bytes_{0}, disk_write_bytes_{0};
+  std::atomic<bool> disk_low_{false}, moved_aside_{false};
+  std::atomic<uint64_t> frozen_cap_{0};  // bytes stored when the disk went low
 };
+
+// ---- open ------------------------------------------------------------------
 
 Status Store::Impl::open() {
   namespace fs = std::filesystem;
@@ -180,6 +316,55 @@ Status Store::Impl::open() {
       return unavailable("store: cannot create folder " + parent.string() + ": " + ec.message());
     }
   }
+  Status s = open_files();
+  if (s.code() == StatusCode::kDataLoss && options_.move_damaged_aside) {
+    // Renamed while still open: SQLite's close then checkpoints into (and
+    // cannot delete) the renamed files, so the WAL is kept with the evidence.
+    Status moved = move_aside(s);
+    close_files();
+    GW_RETURN_IF_ERROR(moved);
+    s = open_files();
+  }
+  if (!s.is_ok()) return s;
+  check_disk(/*force=*/true);
+  return Status::ok();
+}
+
+void Store::Impl::close_files() {
+  for (Stmt* st : {&begin_, &commit_, &rollback_, &insert_, &delete_, &dead_letter_,
+                   &upsert_batch_, &evict_scan_, &expired_, &scan_, &fetch_, &count_}) {
+    *st = Stmt();
+  }
+  wdb_.close();
+  rdb_.close();
+  uplinks_.clear();
+}
+
+// Renames the damaged file and its WAL and shared-memory files to
+// <path>.damaged-<UTC>[-wal|-shm], so an operator can inspect them and the
+// gateway starts with an empty queue instead of failing at every restart.
+Status Store::Impl::move_aside(const Status& why) {
+  namespace fs = std::filesystem;
+  const std::string target = options_.path + ".damaged-" + utc_stamp(clock_.wall_ms());
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    const fs::path from = options_.path + suffix;
+    std::error_code ec;
+    if (!fs::exists(from, ec)) continue;
+    fs::rename(from, target + suffix, ec);
+    if (ec) {
+      return why.with_context("store: cannot move the damaged database aside (" + from.string() +
+                              ": " + ec.message() + ")");
+    }
+  }
+  spdlog::error(
+      "store: {} is damaged ({}); moved it aside to {} and started an empty queue: the "
+      "messages in the damaged file are NOT sent",
+      options_.path, why.message(), target);
+  moved_aside_.store(true, std::memory_order_relaxed);
+  return Status::ok();
+}
+
+Status Store::Impl::open_files() {
   auto db = Db::open(options_.path, /*create=*/true);
   if (!db.is_ok()) return db.status().with_context("store");
   wdb_ = std::move(db.value());
@@ -205,10 +390,16 @@ Status Store::Impl::open() {
   }
   Status migrated = internal::migrate(wdb_);
   if (!migrated.is_ok()) return migrated.with_context("store: " + options_.path);
+  auto page_size = wdb_.query_int("PRAGMA page_size");
+  if (page_size.is_ok() && *page_size > 0) page_size_ = *page_size;
+  // Our own checkpoints (replacing wal_autocheckpoint), so their writes are counted.
+  sqlite3_wal_hook(wdb_.get(), &Impl::on_wal, this);
 
-  for (auto [stmt, sql] : {std::pair{&begin_, "BEGIN IMMEDIATE"}, {&commit_, "COMMIT"},
-                           {&rollback_, "ROLLBACK"}, {&insert_, kInsertSql},
-                           {&delete_, kDeleteSql}, {&upsert_batch_, kUpsertBatchSql}}) {
+  for (auto [stmt, sql] :
+       {std::pair{&begin_, "BEGIN IMMEDIATE"}, {&commit_, "COMMIT"}, {&rollback_, "ROLLBACK"},
+        {&insert_, kInsertSql}, {&delete_, kDeleteSql}, {&dead_letter_, kDeadLetterSql},
+        {&upsert_batch_, kUpsertBatchSql}, {&evict_scan_, kEvictScanSql},
+        {&expired_, kExpiredSql}}) {
     auto s = Stmt::prepare(wdb_, sql);
     if (!s.is_ok()) return s.status().with_context("store");
     *stmt = std::move(s.value());
@@ -233,7 +424,39 @@ Status Store::Impl::open() {
         static_cast<uint64_t>(states->column_int(1));
   }
   if (rc != SQLITE_DONE) return sqlite_status(rc, rdb_.get(), "store: read uplink_state");
+  return recount();
+}
+
+// Rebuilds the row and byte totals from the file (O(rows); on open and after
+// another process changed the file).
+Status Store::Impl::recount() {
+  auto totals = Stmt::prepare(wdb_, kTotalsSql);
+  if (!totals.is_ok()) return totals.status().with_context("store");
+  const int rc = totals->step();
+  if (rc != SQLITE_ROW) return sqlite_status(rc, wdb_.get(), "store: count rows");
+  rows_stored_.store(static_cast<uint64_t>(totals->column_int(0)), std::memory_order_relaxed);
+  bytes_stored_.store(static_cast<uint64_t>(totals->column_int(1)), std::memory_order_relaxed);
+  totals->reset();
+  auto version = wdb_.query_int("PRAGMA data_version");
+  if (version.is_ok()) data_version_ = *version;
   return Status::ok();
+}
+
+int Store::Impl::on_wal(void* self, sqlite3* db, const char* name, int pages) {
+  auto* impl = static_cast<Impl*>(self);
+  if (static_cast<uint64_t>(pages) < kCheckpointPages) return SQLITE_OK;
+  int log = 0, ckpt = 0;
+  // PASSIVE: never waits for readers (a lease, the queue command); what it
+  // cannot copy now is copied next time.
+  if (sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, &log, &ckpt) == SQLITE_OK) {
+    if (log < impl->last_wal_log_) impl->last_wal_ckpt_ = 0;  // the WAL restarted
+    const int64_t copied = std::max<int64_t>(0, ckpt - impl->last_wal_ckpt_);
+    impl->checkpoint_bytes_.fetch_add(static_cast<uint64_t>(copied * impl->page_size_),
+                                      std::memory_order_relaxed);
+    impl->last_wal_log_ = log;
+    impl->last_wal_ckpt_ = ckpt;
+  }
+  return SQLITE_OK;
 }
 
 void Store::Impl::shutdown() {
@@ -250,15 +473,17 @@ void Store::Impl::shutdown() {
   rows_cv_.notify_all();
 }
 
+// ---- producers ---------------------------------------------------------------
+
 void Store::Impl::enqueue(Op op) {
   op.enqueued = std::chrono::steady_clock::now();
   bool wake;
   {
     std::lock_guard lk(mu_);
-    // An ack waits in the group like an append; a flush closes it at once.
+    // An ack waits in the group like an append; a flush or sweep closes it at once.
     wake = queue_.empty();
-    if (op.kind == Op::Kind::kFlush) {
-      ++queued_flushes_;
+    if (op.kind == Op::Kind::kFlush || op.kind == Op::Kind::kSweep) {
+      ++queued_closers_;
       wake = true;
     }
     queue_.push_back(std::move(op));
@@ -266,30 +491,73 @@ void Store::Impl::enqueue(Op op) {
   if (wake) work_cv_.notify_one();
 }
 
+void Store::Impl::enqueue_and_wait(Op::Kind kind) {
+  std::promise<void> committed;
+  std::future<void> f = committed.get_future();
+  Op op;
+  op.kind = kind;
+  op.done = [&committed](const Status&) { committed.set_value(); };
+  enqueue(std::move(op));
+  f.wait();
+}
+
+uint64_t Store::Impl::cap() const {
+  uint64_t c = options_.max_bytes == 0 ? std::numeric_limits<uint64_t>::max() : options_.max_bytes;
+  if (disk_low_.load(std::memory_order_relaxed)) {
+    c = std::min(c, frozen_cap_.load(std::memory_order_relaxed));
+  }
+  return c;
+}
+
 Status Store::Impl::append(std::vector<NewRow> rows, Completion done) {
+  uint64_t bytes = 0;
   for (const NewRow& row : rows) {
     if (row.uplink.empty()) return invalid_argument("store: row without an uplink");
     if (row.priority < 0 || row.priority > 9) {
       return invalid_argument("store: priority " + std::to_string(row.priority) +
                               " is outside 0..9");
     }
+    // The encoded properties' size, as recount() will see it on disk.
+    bytes += row_bytes(row, row.message.properties.empty() ? 0
+                                                           : row.message.properties.encode().size());
   }
   Op op;
   op.kind = Op::Kind::kAppend;
   op.rows = std::move(rows);
+  op.bytes = bytes;
   op.done = std::move(done);
   op.enqueued = std::chrono::steady_clock::now();
+  const uint64_t limit = cap();
   {
     std::lock_guard lk(mu_);
     if (!error_.is_ok()) {
-      rejected_.fetch_add(1, std::memory_order_relaxed);
-      return error_;
+      if (error_retryable_ && op.enqueued >= retry_at_) {
+        // Back-off over: let this append through; the writer tries again.
+        error_ = Status::ok();
+        failed_.store(false, std::memory_order_relaxed);
+        recovering_.store(true, std::memory_order_relaxed);
+      } else {
+        rejected_.fetch_add(1, std::memory_order_relaxed);
+        return error_;
+      }
     }
     if (queued_appends_ >= options_.max_pending) {
       rejected_.fetch_add(1, std::memory_order_relaxed);
       return unavailable("store: " + std::to_string(queued_appends_) +
                          " appends are waiting for the writer");
     }
+    const uint64_t stored = bytes_stored_.load(std::memory_order_relaxed);
+    const bool over = stored + pending_bytes_ + bytes > limit;
+    if (over && (options_.on_full == FullPolicy::kReject || bytes > limit)) {
+      rejected_.fetch_add(1, std::memory_order_relaxed);
+      full_rejects_.fetch_add(1, std::memory_order_relaxed);
+      return resource_exhausted("store: queue full (" + std::to_string(stored) + " of " +
+                                std::to_string(limit) + " bytes" +
+                                (disk_low_.load(std::memory_order_relaxed)
+                                     ? ", free disk below store.min_free_disk)"
+                                     : ", store.max_bytes)"));
+    }
+    pending_bytes_ += bytes;
     // Wake the writer only when it may be waiting for exactly this: the
     // first op, or a full group. Otherwise its window timer wakes it.
     const bool was_empty = queue_.empty();
@@ -313,99 +581,330 @@ void Store::Impl::ack(std::string_view uplink, std::vector<int64_t> seqs, uint64
   enqueue(std::move(op));
 }
 
-void Store::Impl::flush() {
-  std::promise<void> committed;
-  std::future<void> f = committed.get_future();
+void Store::Impl::dead_letter(std::string_view uplink, std::vector<int64_t> seqs,
+                              std::string reason, Completion done) {
+  {
+    // Not leased again while the move is pending.
+    std::lock_guard lk(state_mu_);
+    UplinkState& st = state_for(uplink);
+    for (int64_t seq : seqs) st.leased.insert(seq);
+  }
   Op op;
-  op.kind = Op::Kind::kFlush;
-  op.done = [&committed](const Status&) { committed.set_value(); };
+  op.kind = Op::Kind::kDeadLetter;
+  op.uplink = std::string(uplink);
+  op.seqs = std::move(seqs);
+  op.reason = std::move(reason);
+  op.done = std::move(done);
   enqueue(std::move(op));
-  f.wait();
 }
+
+// ---- writer ------------------------------------------------------------------
 
 void Store::Impl::run_writer() {
   name_this_thread("gw-store-writer");
   std::vector<Op> group;
   std::vector<std::string_view> touched;  // uplinks that got rows in this group
+  next_tick_ = std::chrono::steady_clock::now() + options_.sweep_interval;
   for (;;) {
     size_t appends = 0;
+    bool sweep_asked = false;
+    bool closer = false;
     {
       std::unique_lock lk(mu_);
-      work_cv_.wait(lk, [&] { return stop_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stop_ and everything committed
-      const SteadyTime deadline = queue_.front().enqueued + options_.group_window;
-      while (!stop_ && queued_flushes_ == 0 &&
-             queued_appends_ < options_.group_max_messages &&
-             std::chrono::steady_clock::now() < deadline) {
-        work_cv_.wait_until(lk, deadline);
+      while (!stop_ && queue_.empty() && std::chrono::steady_clock::now() < next_tick_) {
+        work_cv_.wait_until(lk, next_tick_);
       }
-      while (!queue_.empty() && appends < options_.group_max_messages) {
-        Op& op = queue_.front();
-        if (op.kind == Op::Kind::kAppend) {
-          ++appends;
-        } else if (op.kind == Op::Kind::kFlush) {
-          --queued_flushes_;
+      if (queue_.empty() && stop_) return;  // stop_ and everything committed
+      if (!queue_.empty()) {
+        const SteadyTime deadline = queue_.front().enqueued + options_.group_window;
+        while (!stop_ && queued_closers_ == 0 && queued_appends_ < options_.group_max_messages &&
+               std::chrono::steady_clock::now() < deadline) {
+          work_cv_.wait_until(lk, deadline);
         }
-        group.push_back(std::move(op));
-        queue_.pop_front();
+        uint64_t bytes = 0;
+        while (!queue_.empty() && appends < options_.group_max_messages) {
+          Op& op = queue_.front();
+          if (op.kind == Op::Kind::kAppend) {
+            ++appends;
+            bytes += op.bytes;
+          } else if (op.kind == Op::Kind::kFlush || op.kind == Op::Kind::kSweep) {
+            --queued_closers_;
+            closer = true;
+            sweep_asked |= op.kind == Op::Kind::kSweep;
+          }
+          group.push_back(std::move(op));
+          queue_.pop_front();
+        }
+        queued_appends_ -= appends;
+        pending_bytes_ -= bytes;
       }
-      queued_appends_ -= appends;
     }
 
+    const SteadyTime now = std::chrono::steady_clock::now();
+    if (closer) disk_write_bytes_.store(thread_write_bytes(), std::memory_order_relaxed);
+    if (sweep_asked || now >= next_tick_) {
+      next_tick_ = now + options_.sweep_interval;
+      maintenance(/*sweep=*/true);
+    }
+    if (group.empty()) continue;
+
     touched.clear();
-    const Status status = commit_group(group, touched);
+    int64_t first_seq = 0;
+    const Status status = commit_group(group, touched, first_seq);
     if (status.is_ok()) {
       std::lock_guard lk(state_mu_);
       committed_number_ = commit_number_;
       for (std::string_view uplink : touched) ++state_for(uplink).generation;
+      if (first_seq > 0) {
+        live_marks_.emplace_back(clock_.now(), first_seq);
+        if (live_marks_.size() > kMaxLiveMarks) live_marks_.pop_front();
+      }
       for (const Op& op : group) {
-        if (op.kind != Op::Kind::kAck) continue;
+        if (op.kind != Op::Kind::kAck && op.kind != Op::Kind::kDeadLetter) continue;
         UplinkState& st = state_for(op.uplink);
         for (int64_t seq : op.seqs) {
           st.leased.erase(seq);
           st.deleted.insert(seq);
         }
         st.deleted_by_commit.emplace_back(commit_number_, op.seqs);
-        st.last_batch_seq = std::max(st.last_batch_seq, op.batch_seq);
+        if (op.kind == Op::Kind::kAck) st.last_batch_seq = std::max(st.last_batch_seq, op.batch_seq);
+      }
+    } else {
+      // Nothing of the group is on disk: acked and dead-lettered rows stay
+      // and are sent again (at-least-once).
+      for (const Op& op : group) {
+        if (op.kind == Op::Kind::kAck || op.kind == Op::Kind::kDeadLetter) {
+          release_seqs(op.uplink, op.seqs);
+        }
       }
     }
     if (status.is_ok() && !touched.empty()) rows_cv_.notify_all();
     for (Op& op : group) {
-      if (op.done) op.done(status);
+      if (!op.done) continue;
+      op.done(status.is_ok() && !op.result.is_ok() ? op.result : status);
     }
     group.clear();
   }
 }
 
-Status Store::Impl::fail(Status s) {
+void Store::Impl::release_seqs(const std::string& uplink, const std::vector<int64_t>& seqs) {
+  {
+    std::lock_guard lk(state_mu_);
+    UplinkState& st = state_for(uplink);
+    for (int64_t seq : seqs) st.leased.erase(seq);
+    ++st.generation;
+  }
+  rows_cv_.notify_all();
+}
+
+void Store::Impl::check_disk(bool force) {
+  if (options_.min_free_disk == 0) return;
+  const SteadyTime now = std::chrono::steady_clock::now();
+  if (!force && now < next_disk_check_) return;
+  next_disk_check_ = now + kDiskCheckEvery;
+  namespace fs = std::filesystem;
+  fs::path dir = fs::path(options_.path).parent_path();
+  if (dir.empty()) dir = ".";
+  struct statvfs vfs {};
+  if (statvfs(dir.c_str(), &vfs) != 0) return;
+  const uint64_t free_bytes = static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize;
+  const bool was_low = disk_low_.load(std::memory_order_relaxed);
+  if (!was_low && free_bytes < options_.min_free_disk) {
+    frozen_cap_.store(bytes_stored_.load(std::memory_order_relaxed), std::memory_order_relaxed);
+    disk_low_.store(true, std::memory_order_relaxed);
+    spdlog::warn(
+        "store: only {} bytes free on the filesystem of {} (store.min_free_disk {}): the queue "
+        "stops growing at {} bytes (on_full: {})",
+        free_bytes, options_.path, options_.min_free_disk, frozen_cap_.load(),
+        options_.on_full == FullPolicy::kReject ? "reject" : "evict");
+  } else if (was_low && free_bytes >= options_.min_free_disk + options_.min_free_disk / 8) {
+    // A little hysteresis so the state does not flap at the threshold.
+    disk_low_.store(false, std::memory_order_relaxed);
+    spdlog::info("store: {} bytes free again on the filesystem of {}; the queue may grow",
+                 free_bytes, options_.path);
+  }
+}
+
+void Store::Impl::maintenance(bool sweep) {
+  check_disk(/*force=*/true);
+  auto version = wdb_.query_int("PRAGMA data_version");
+  if (version.is_ok() && *version != data_version_) {
+    // Another process (edge-gateway queue ...) changed the file: totals are
+    // stale and replayed rows may be leasable.
+    if (Status s = recount(); !s.is_ok()) {
+      error_log_.warn("store: recount after an external change failed: {}", s.to_string());
+    }
+    {
+      std::lock_guard lk(state_mu_);
+      for (auto& [name, st] : uplinks_) ++st.generation;
+    }
+    rows_cv_.notify_all();
+  }
+  if (sweep && writable()) {
+    if (Status s = sweep_expired(); !s.is_ok()) {
+      error_log_.warn("store: TTL sweep failed: {}", s.to_string());
+    }
+  }
+  disk_write_bytes_.store(thread_write_bytes(), std::memory_order_relaxed);
+}
+
+bool Store::Impl::writable() {
+  if (!failed_.load(std::memory_order_relaxed)) return true;
+  std::lock_guard lk(mu_);
+  if (error_.is_ok()) return true;
+  if (!error_retryable_ || std::chrono::steady_clock::now() < retry_at_) return false;
+  error_ = Status::ok();
+  failed_.store(false, std::memory_order_relaxed);
+  recovering_.store(true, std::memory_order_relaxed);
+  return true;
+}
+
+void Store::Impl::after_commit_ok() {
+  if (recovering_.exchange(false, std::memory_order_relaxed)) {
+    recoveries_.fetch_add(1, std::memory_order_relaxed);
+    backoff_ = std::chrono::milliseconds(0);
+    spdlog::info("store: writes succeed again; accepting messages");
+  }
+}
+
+Status Store::Impl::fail(Status s, int rc) {
   failed_commits_.fetch_add(1, std::memory_order_relaxed);
   // SQLite may have rolled back by itself (e.g. some I/O errors), or BEGIN failed.
   if (sqlite3_get_autocommit(wdb_.get()) == 0) {
     (void)rollback_.step();
     rollback_.reset();
   }
-  s = s.with_context("store: commit failed; no further messages are acknowledged until the "
-                     "store is reopened");
-  spdlog::error("{}", s.to_string());
+  const bool retry = internal::is_retryable(rc);
+  if (retry) {
+    backoff_ = backoff_.count() == 0 ? options_.retry_initial
+                                     : std::min(backoff_ * 2, options_.retry_max);
+    s = s.with_context("store: commit failed (nothing of it was acknowledged); appends are "
+                       "refused for " + std::to_string(backoff_.count()) +
+                       "ms, then retried");
+    error_log_.warn("{}", s.to_string());
+  } else {
+    s = s.with_context("store: commit failed; no further messages are acknowledged until the "
+                       "store is reopened");
+    spdlog::error("{}", s.to_string());
+  }
+  recovering_.store(false, std::memory_order_relaxed);
   std::lock_guard lk(mu_);
   error_ = s;
+  error_retryable_ = retry;
+  retry_at_ = std::chrono::steady_clock::now() + backoff_;
   failed_.store(true, std::memory_order_relaxed);
   return s;
 }
 
-Status Store::Impl::commit_group(std::vector<Op>& group,
-                                 std::vector<std::string_view>& touched) {
-  if (failed_.load(std::memory_order_relaxed)) return health();
+Status Store::Impl::delete_row(int64_t seq, bool& deleted) {
+  ResetOnExit reset(delete_);
+  delete_.bind_int(1, seq);
+  int rc = delete_.step();
+  deleted = false;
+  if (rc == SQLITE_ROW) {
+    deleted = true;
+    const auto bytes = static_cast<uint64_t>(delete_.column_int(0));
+    bytes_stored_.fetch_sub(std::min(bytes, bytes_stored_.load(std::memory_order_relaxed)),
+                            std::memory_order_relaxed);
+    rows_stored_.fetch_sub(rows_stored_.load(std::memory_order_relaxed) > 0 ? 1 : 0,
+                           std::memory_order_relaxed);
+    rc = delete_.step();
+  }
+  if (rc != SQLITE_DONE) return fail(sqlite_status(rc, wdb_.get(), "delete"), rc);
+  return Status::ok();
+}
+
+Status Store::Impl::move_to_dead_letters(int64_t seq, const std::string& reason, int64_t now_ms,
+                                         bool& moved) {
+  moved = false;
+  {
+    ResetOnExit reset(dead_letter_);
+    dead_letter_.bind_int(1, seq);
+    dead_letter_.bind_text(2, reason);
+    dead_letter_.bind_int(3, now_ms);
+    const int rc = dead_letter_.step();
+    if (rc != SQLITE_DONE) return fail(sqlite_status(rc, wdb_.get(), "dead letter"), rc);
+  }
+  GW_RETURN_IF_ERROR(delete_row(seq, moved));
+  if (moved) rows_dead_lettered_.fetch_add(1, std::memory_order_relaxed);
+  return Status::ok();
+}
+
+// Deletes the lowest-priority, oldest rows of priority <= max_priority until
+// `need` bytes are freed. Deletes nothing and returns false when even all of
+// them would not free enough. Requires: inside the writer's transaction.
+bool Store::Impl::evict(uint64_t need, int max_priority) {
+  std::vector<std::pair<int64_t, uint64_t>> victims;
+  uint64_t freed = 0;
+  {
+    ResetOnExit reset(evict_scan_);
+    evict_scan_.bind_int(1, max_priority);
+    while (freed < need && evict_scan_.step() == SQLITE_ROW) {
+      const auto bytes = static_cast<uint64_t>(evict_scan_.column_int(1));
+      victims.emplace_back(evict_scan_.column_int(0), bytes);
+      freed += bytes;
+    }
+  }
+  if (freed < need) return false;
+  for (const auto& [seq, bytes] : victims) {
+    bool deleted = false;
+    if (!delete_row(seq, deleted).is_ok()) return false;
+    if (deleted) {
+      rows_evicted_.fetch_add(1, std::memory_order_relaxed);
+      bytes_evicted_.fetch_add(bytes, std::memory_order_relaxed);
+    }
+  }
+  evict_log_.warn("store: queue full; evicted {} row(s) of priority <= {} ({} bytes), {} in total",
+                  victims.size(), max_priority, freed, rows_evicted_.load());
+  return true;
+}
+
+Status Store::Impl::commit_group(std::vector<Op>& group, std::vector<std::string_view>& touched,
+                                 int64_t& first_seq) {
+  if (!writable()) return health();
+  check_disk(/*force=*/false);
   const SteadyTime t0 = std::chrono::steady_clock::now();
   uint64_t appends = 0, rows = 0, deleted = 0;
+  // Totals move as rows are inserted and deleted; restored if the transaction fails.
+  const uint64_t rows_before = rows_stored_.load(std::memory_order_relaxed);
+  const uint64_t bytes_before = bytes_stored_.load(std::memory_order_relaxed);
+  const uint64_t dead_before = rows_dead_lettered_.load(std::memory_order_relaxed);
+  const uint64_t evicted_before = rows_evicted_.load(std::memory_order_relaxed);
+  const uint64_t evicted_bytes_before = bytes_evicted_.load(std::memory_order_relaxed);
+  auto failed = [&](Status s) {
+    rows_stored_.store(rows_before, std::memory_order_relaxed);
+    bytes_stored_.store(bytes_before, std::memory_order_relaxed);
+    rows_dead_lettered_.store(dead_before, std::memory_order_relaxed);
+    rows_evicted_.store(evicted_before, std::memory_order_relaxed);
+    bytes_evicted_.store(evicted_bytes_before, std::memory_order_relaxed);
+    return s;
+  };
 
   int rc = begin_.step();
   begin_.reset();
-  if (rc != SQLITE_DONE) return fail(sqlite_status(rc, wdb_.get(), "BEGIN"));
+  if (rc != SQLITE_DONE) return failed(fail(sqlite_status(rc, wdb_.get(), "BEGIN"), rc));
 
+  const uint64_t limit = cap();
+  const int64_t now_ms = clock_.wall_ms();
   std::string props;
-  for (const Op& op : group) {
+  for (Op& op : group) {
     if (op.kind == Op::Kind::kAppend) {
+      const uint64_t stored = bytes_stored_.load(std::memory_order_relaxed);
+      if (stored + op.bytes > limit) {
+        int max_priority = 0;
+        for (const NewRow& row : op.rows) max_priority = std::max(max_priority, row.priority);
+        const bool room = op.bytes <= limit && options_.on_full == FullPolicy::kEvict &&
+                          evict(stored + op.bytes - limit, max_priority);
+        if (failed_.load(std::memory_order_relaxed)) return failed(health());
+        if (!room) {
+          full_rejects_.fetch_add(1, std::memory_order_relaxed);
+          op.result = resource_exhausted("store: queue full (" + std::to_string(stored) + " of " +
+                                         std::to_string(limit) +
+                                         " bytes) and nothing of lower or equal priority to evict");
+          full_log_.warn("{}", op.result.message());
+          continue;
+        }
+      }
       ++appends;
       for (const NewRow& row : op.rows) {
         const Message& m = row.message;
@@ -430,32 +929,43 @@ Status Store::Impl::commit_group(std::vector<Op>& group,
         insert_.bind_int(14, m.received_at_ms);
         rc = insert_.step();
         insert_.reset();
-        if (rc != SQLITE_DONE) return fail(sqlite_status(rc, wdb_.get(), "insert"));
+        if (rc != SQLITE_DONE) return failed(fail(sqlite_status(rc, wdb_.get(), "insert"), rc));
+        if (first_seq == 0) first_seq = sqlite3_last_insert_rowid(wdb_.get());
         ++rows;
         if (std::find(touched.begin(), touched.end(), row.uplink) == touched.end()) {
           touched.push_back(row.uplink);
         }
       }
+      rows_stored_.fetch_add(op.rows.size(), std::memory_order_relaxed);
+      bytes_stored_.fetch_add(op.bytes, std::memory_order_relaxed);
     } else if (op.kind == Op::Kind::kAck) {
       for (int64_t seq : op.seqs) {
-        delete_.bind_int(1, seq);
-        rc = delete_.step();
-        delete_.reset();
-        if (rc != SQLITE_DONE) return fail(sqlite_status(rc, wdb_.get(), "delete"));
-        deleted += static_cast<uint64_t>(sqlite3_changes(wdb_.get()));
+        bool gone = false;
+        if (Status s = delete_row(seq, gone); !s.is_ok()) return failed(s);
+        deleted += gone ? 1 : 0;
       }
       upsert_batch_.bind_text(1, op.uplink);
       upsert_batch_.bind_int(2, static_cast<int64_t>(op.batch_seq));
       rc = upsert_batch_.step();
       upsert_batch_.reset();
-      if (rc != SQLITE_DONE) return fail(sqlite_status(rc, wdb_.get(), "update uplink_state"));
+      if (rc != SQLITE_DONE) {
+        return failed(fail(sqlite_status(rc, wdb_.get(), "update uplink_state"), rc));
+      }
+    } else if (op.kind == Op::Kind::kDeadLetter) {
+      for (int64_t seq : op.seqs) {
+        bool moved = false;
+        if (Status s = move_to_dead_letters(seq, op.reason, now_ms, moved); !s.is_ok()) {
+          return failed(s);
+        }
+      }
     }
   }
 
   rc = commit_.step();
   commit_.reset();
-  if (rc != SQLITE_DONE) return fail(sqlite_status(rc, wdb_.get(), "COMMIT"));
+  if (rc != SQLITE_DONE) return failed(fail(sqlite_status(rc, wdb_.get(), "COMMIT"), rc));
   ++commit_number_;
+  after_commit_ok();
 
   const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                       std::chrono::steady_clock::now() - t0)
@@ -469,7 +979,68 @@ Status Store::Impl::commit_group(std::vector<Op>& group,
     max_group_.store(appends, std::memory_order_relaxed);
   }
   commit_ns_.fetch_add(static_cast<uint64_t>(ns), std::memory_order_relaxed);
+  int cur = 0, high = 0;
+  if (sqlite3_db_status(wdb_.get(), SQLITE_DBSTATUS_CACHE_WRITE, &cur, &high, 1) == SQLITE_OK) {
+    // WAL frames: a 24-byte header per page.
+    sqlite_bytes_.fetch_add(static_cast<uint64_t>(cur) * static_cast<uint64_t>(page_size_ + 24),
+                            std::memory_order_relaxed);
+  }
   return Status::ok();
+}
+
+// Moves (or drops) rows past their expiry, kSweepBatch per transaction.
+Status Store::Impl::sweep_expired() {
+  const int64_t now_ms = clock_.wall_ms();
+  for (;;) {
+    std::vector<int64_t> seqs;
+    {
+      ResetOnExit reset(expired_);
+      expired_.bind_int(1, now_ms);
+      expired_.bind_int(2, kSweepBatch);
+      int rc;
+      while ((rc = expired_.step()) == SQLITE_ROW) seqs.push_back(expired_.column_int(0));
+      if (rc != SQLITE_DONE) return sqlite_status(rc, wdb_.get(), "TTL sweep");
+    }
+    if (seqs.empty()) return Status::ok();
+    const uint64_t rows_before = rows_stored_.load(std::memory_order_relaxed);
+    const uint64_t bytes_before = bytes_stored_.load(std::memory_order_relaxed);
+    const uint64_t dead_before = rows_dead_lettered_.load(std::memory_order_relaxed);
+    auto restore = [&](Status s) {
+      rows_stored_.store(rows_before, std::memory_order_relaxed);
+      bytes_stored_.store(bytes_before, std::memory_order_relaxed);
+      rows_dead_lettered_.store(dead_before, std::memory_order_relaxed);
+      return s;
+    };
+    int rc = begin_.step();
+    begin_.reset();
+    if (rc != SQLITE_DONE) return fail(sqlite_status(rc, wdb_.get(), "BEGIN (TTL sweep)"), rc);
+    uint64_t removed = 0;
+    for (int64_t seq : seqs) {
+      bool gone = false;
+      Status s = options_.on_expiry == ExpiryPolicy::kDeadLetter
+                     ? move_to_dead_letters(seq, "expired", now_ms, gone)
+                     : delete_row(seq, gone);
+      if (!s.is_ok()) return restore(s);
+      removed += gone ? 1 : 0;
+    }
+    rc = commit_.step();
+    commit_.reset();
+    if (rc != SQLITE_DONE) {
+      return restore(fail(sqlite_status(rc, wdb_.get(), "COMMIT (TTL sweep)"), rc));
+    }
+    ++commit_number_;
+    after_commit_ok();
+    {
+      std::lock_guard lk(state_mu_);
+      committed_number_ = commit_number_;
+    }
+    rows_expired_.fetch_add(removed, std::memory_order_relaxed);
+    expire_log_.warn("store: {} expired row(s) {} ({} in total)", removed,
+                     options_.on_expiry == ExpiryPolicy::kDeadLetter ? "moved to dead letters"
+                                                                     : "dropped",
+                     rows_expired_.load());
+    if (static_cast<int64_t>(seqs.size()) < kSweepBatch) return Status::ok();
+  }
 }
 
 UplinkState& Store::Impl::state_for(std::string_view uplink) {
@@ -478,12 +1049,24 @@ UplinkState& Store::Impl::state_for(std::string_view uplink) {
   return it->second;
 }
 
+// ---- readers -------------------------------------------------------------------
+
 Result<std::vector<StoredRow>> Store::Impl::lease(std::string_view uplink, size_t max_rows,
                                                   size_t max_bytes) {
   std::vector<StoredRow> out;
   if (max_rows == 0) return out;
   std::lock_guard rl(read_mu_);
+  // One read snapshot for the scans and fetches of this lease.
+  GW_RETURN_IF_ERROR(rdb_.exec("BEGIN"));
+  struct EndRead {
+    Db& db;
+    ~EndRead() { (void)db.exec("COMMIT"); }
+  } end_read{rdb_};
   UplinkState* st;
+  int64_t live_from = kMaxSeq;  // live_first: first seq committed within live_window
+  const auto replay = options_.replay.find(uplink);
+  const bool live_first = replay != options_.replay.end() && replay->second == Replay::kLiveFirst;
+  size_t n_low = 0;
   {
     std::lock_guard lk(state_mu_);
     st = &state_for(uplink);
@@ -495,23 +1078,85 @@ Result<std::vector<StoredRow>> Store::Impl::lease(std::string_view uplink, size_
       for (int64_t seq : st->deleted_by_commit.front().second) st->deleted.erase(seq);
       st->deleted_by_commit.pop_front();
     }
-  }
-
-  ResetOnExit scan_reset(scan_);
-  scan_.bind_text(1, uplink);
-  size_t bytes = 0;
-  int rc;
-  while ((rc = scan_.step()) == SQLITE_ROW) {
-    const int64_t seq = scan_.column_int(0);
-    {
-      std::lock_guard lk(state_mu_);
-      if (st->leased.count(seq) != 0 || st->deleted.count(seq) != 0) continue;
+    if (live_first) {
+      const SteadyTime since = clock_.now() - options_.live_window;
+      while (!live_marks_.empty() && live_marks_.front().first < since) live_marks_.pop_front();
+      if (!live_marks_.empty()) live_from = live_marks_.front().second;
     }
+    st->share_credit += static_cast<double>(max_rows) * options_.lower_priority_share;
+    n_low = std::min(max_rows, static_cast<size_t>(std::floor(st->share_credit)));
+  }
+  auto skipped = [&](int64_t seq) {
+    std::lock_guard lk(state_mu_);
+    return st->leased.count(seq) != 0 || st->deleted.count(seq) != 0;
+  };
+  // Appends up to `limit` unleased seqs of `priority` in [from, to) to `into`.
+  auto scan = [&](int priority, int64_t from, int64_t to, size_t limit,
+                  std::vector<std::pair<int, int64_t>>& into) -> Status {
+    ResetOnExit reset(scan_);
+    scan_.bind_text(1, uplink);
+    scan_.bind_int(2, priority);
+    scan_.bind_int(3, from);
+    scan_.bind_int(4, to);
+    int rc;
+    while (into.size() < limit && (rc = scan_.step()) == SQLITE_ROW) {
+      const int64_t seq = scan_.column_int(0);
+      if (!skipped(seq)) into.emplace_back(priority, seq);
+    }
+    if (into.size() < limit && rc != SQLITE_DONE) {
+      return sqlite_status(rc, rdb_.get(), "store: lease");
+    }
+    return Status::ok();
+  };
+
+  // The main part, in lease order.
+  std::vector<std::pair<int, int64_t>> main;
+  for (int pass = 0; pass < (live_first ? 2 : 1); ++pass) {
+    const int64_t from = live_first && pass == 0 ? live_from : 0;
+    const int64_t to = live_first && pass == 1 ? live_from : kMaxSeq;
+    for (int p = 9; p >= 0 && main.size() < max_rows; --p) {
+      GW_RETURN_IF_ERROR(scan(p, from, to, max_rows, main));
+    }
+  }
+  // The lower-priority share: the oldest rows below every priority in main.
+  std::vector<std::pair<int, int64_t>> low;
+  if (n_low > 0 && !main.empty()) {
+    int min_priority = 9;
+    for (const auto& [p, seq] : main) min_priority = std::min(min_priority, p);
+    for (int q = min_priority - 1; q >= 0; --q) {
+      std::vector<std::pair<int, int64_t>> some;
+      GW_RETURN_IF_ERROR(scan(q, 0, kMaxSeq, n_low, some));
+      low.insert(low.end(), some.begin(), some.end());
+    }
+    std::sort(low.begin(), low.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
+    if (low.size() > n_low) low.resize(n_low);
+  }
+  {
+    std::lock_guard lk(state_mu_);
+    if (low.size() < n_low) {
+      st->share_credit -= std::floor(st->share_credit);  // nothing lower is waiting
+    } else {
+      st->share_credit -= static_cast<double>(low.size());
+    }
+  }
+  if (main.size() + low.size() > max_rows) main.resize(max_rows - low.size());
+
+  // Fetch the share first, so a byte limit cannot squeeze it out.
+  std::vector<int64_t> chosen;
+  for (const auto& [p, seq] : low) chosen.push_back(seq);
+  for (const auto& [p, seq] : main) chosen.push_back(seq);
+  const int64_t now_ms = clock_.wall_ms();
+  std::vector<int64_t> undecodable;
+  std::string why;
+  size_t bytes = 0;
+  for (int64_t seq : chosen) {
     ResetOnExit fetch_reset(fetch_);
     fetch_.bind_int(1, seq);
     int frc = fetch_.step();
     if (frc == SQLITE_DONE) continue;  // cannot happen inside one snapshot; harmless
     if (frc != SQLITE_ROW) return sqlite_status(frc, rdb_.get(), "store: lease");
+    const int64_t expires_at_ms = fetch_.column_int(3);
+    if (expires_at_ms > 0 && expires_at_ms <= now_ms) continue;  // the next sweep takes it
     std::string_view payload = fetch_.column_blob(6);
     if (!out.empty() && bytes + payload.size() > max_bytes) break;
 
@@ -520,7 +1165,7 @@ Result<std::vector<StoredRow>> Store::Impl::lease(std::string_view uplink, size_
     row.uplink = fetch_.column_text(0);
     row.route = fetch_.column_text(1);
     row.priority = static_cast<int>(fetch_.column_int(2));
-    row.expires_at_ms = fetch_.column_int(3);
+    row.expires_at_ms = expires_at_ms;
     row.cloud_topic = fetch_.column_text(4);
     Message& m = row.message;
     m.topic = fetch_.column_text(5);
@@ -529,10 +1174,11 @@ Result<std::vector<StoredRow>> Store::Impl::lease(std::string_view uplink, size_
     m.retain = fetch_.column_int(8) != 0;
     if (!fetch_.column_is_null(9)) {
       auto props = MessageProperties::decode(fetch_.column_blob(9));
-      // TODO(issue 4): move such a row to the dead letters instead of
-      // blocking the uplink on it.
       if (!props.is_ok()) {
-        return props.status().with_context("store: row " + std::to_string(seq));
+        // Never block the uplink on one bad row: it goes to the dead letters.
+        undecodable.push_back(seq);
+        why = props.status().message();
+        continue;
       }
       m.properties = std::move(props.value());
     }
@@ -542,24 +1188,25 @@ Result<std::vector<StoredRow>> Store::Impl::lease(std::string_view uplink, size_
     m.received_at_ms = fetch_.column_int(13);
     bytes += payload.size();
     out.push_back(std::move(row));
-    if (out.size() >= max_rows) break;
   }
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-    return sqlite_status(rc, rdb_.get(), "store: lease");
+  std::sort(out.begin(), out.end(), [](const StoredRow& a, const StoredRow& b) {
+    return a.priority != b.priority ? a.priority > b.priority : a.seq < b.seq;
+  });
+  {
+    std::lock_guard lk(state_mu_);
+    for (const StoredRow& row : out) st->leased.insert(row.seq);
   }
-  std::lock_guard lk(state_mu_);
-  for (const StoredRow& row : out) st->leased.insert(row.seq);
+  if (!undecodable.empty()) {
+    spdlog::error("store: {} row(s) of uplink {} have undecodable properties ({}); moved to the "
+                  "dead letters",
+                  undecodable.size(), uplink, why);
+    dead_letter(uplink, std::move(undecodable), "undecodable: " + why, {});
+  }
   return out;
 }
 
 void Store::Impl::release(std::string_view uplink, const std::vector<int64_t>& seqs) {
-  {
-    std::lock_guard lk(state_mu_);
-    UplinkState& st = state_for(uplink);
-    for (int64_t seq : seqs) st.leased.erase(seq);
-    ++st.generation;
-  }
-  rows_cv_.notify_all();
+  release_seqs(std::string(uplink), seqs);
 }
 
 void Store::Impl::wait_for_rows(std::string_view uplink, std::chrono::milliseconds timeout) {
@@ -590,6 +1237,18 @@ StoreStats Store::Impl::stats() const {
   s.last_group_appends = last_group_.load(r);
   s.max_group_appends = max_group_.load(r);
   s.commit_ns_total = commit_ns_.load(r);
+  s.rows_stored = rows_stored_.load(r);
+  s.bytes_stored = bytes_stored_.load(r);
+  s.full_rejects = full_rejects_.load(r);
+  s.rows_evicted = rows_evicted_.load(r);
+  s.bytes_evicted = bytes_evicted_.load(r);
+  s.disk_low = disk_low_.load(r);
+  s.rows_expired = rows_expired_.load(r);
+  s.rows_dead_lettered = rows_dead_lettered_.load(r);
+  s.recoveries = recoveries_.load(r);
+  s.moved_aside = moved_aside_.load(r);
+  s.sqlite_bytes_written = sqlite_bytes_.load(r) + checkpoint_bytes_.load(r);
+  s.disk_write_bytes = disk_write_bytes_.load(r);
   return s;
 }
 
@@ -619,6 +1278,11 @@ void Store::ack(std::string_view uplink, std::vector<int64_t> seqs, uint64_t bat
 void Store::release(std::string_view uplink, const std::vector<int64_t>& seqs) {
   impl_->release(uplink, seqs);
 }
+void Store::dead_letter(std::string_view uplink, std::vector<int64_t> seqs, std::string reason,
+                        Completion done) {
+  impl_->dead_letter(uplink, std::move(seqs), std::move(reason), std::move(done));
+}
+void Store::expire_now() { impl_->expire_now(); }
 void Store::wait_for_rows(std::string_view uplink, std::chrono::milliseconds timeout) {
   impl_->wait_for_rows(uplink, timeout);
 }

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -27,6 +28,19 @@ enum class Durability {
   kOs,     // synchronous=NORMAL: survives a process crash
 };
 
+// What a full store does with a new message (store.on_full).
+enum class FullPolicy {
+  kReject,  // refuse it: append() answers kResourceExhausted (MQTT 5: 0x97)
+  kEvict,   // delete the lowest-priority, oldest rows to make room; never a row of a
+            // higher priority than the new one (then the new one is refused instead)
+};
+
+// What happens to a row past its expires_at_ms (store.on_expiry).
+enum class ExpiryPolicy { kDeadLetter, kDrop };
+
+// The order an uplink's rows are leased in (uplinks[].replay). See lease().
+enum class Replay { kOldestFirst, kLiveFirst };
+
 struct StoreOptions {
   std::string path;                                  // database file; its folder is created
   Durability durability = Durability::kFsync;
@@ -36,7 +50,42 @@ struct StoreOptions {
                                                      // the writer sleeps on it)
   size_t max_pending = 50000;                        // appends waiting for the writer
   bool quick_check = true;                           // PRAGMA quick_check on open (O(size))
+  // A file that is not a database or fails quick_check is renamed to
+  // <path>.damaged-<UTC time> (with its -wal and -shm) and a fresh database is
+  // started; false: open() fails with kDataLoss instead.
+  bool move_damaged_aside = true;
+
+  // Caps. Accounted bytes of a row: payload + topic + cloud topic + encoded
+  // properties + kRowOverheadBytes (SCHEMA.md, "Caps"). 0 = no cap.
+  uint64_t max_bytes = 0;
+  // Stop growing the database while the filesystem holding it has less than
+  // this free: the cap is then frozen at the bytes stored when it went low
+  // (rows freed by acks can be reused, the file cannot grow). 0 = no check.
+  uint64_t min_free_disk = 0;
+  FullPolicy on_full = FullPolicy::kReject;
+
+  // TTL: the writer sweeps expired rows every sweep_interval (real time; the
+  // expiry itself compares the injected Clock's wall time).
+  ExpiryPolicy on_expiry = ExpiryPolicy::kDeadLetter;
+  std::chrono::milliseconds sweep_interval{1000};
+
+  // Share of each lease that goes to the oldest rows of priorities below the
+  // ones leased first, so low priorities never starve (0..1, default 20%).
+  double lower_priority_share = 0.2;
+  // Replay order per uplink name; an uplink not listed is kOldestFirst.
+  std::map<std::string, Replay, std::less<>> replay;
+  // With kLiveFirst, rows committed within this window (the Clock's steady time) are "live".
+  std::chrono::milliseconds live_window{std::chrono::seconds(30)};
+
+  // After a disk-full or I/O error the store refuses appends, then retries
+  // after a back-off that doubles from retry_initial up to retry_max.
+  std::chrono::milliseconds retry_initial{200};
+  std::chrono::milliseconds retry_max{std::chrono::seconds(5)};
 };
+
+// Per-row bytes added to the payload, topics and properties when accounting
+// a row against max_bytes (row header, index entries, fixed columns).
+inline constexpr uint64_t kRowOverheadBytes = 64;
 
 // Counters for metrics and tests; a snapshot, read with relaxed atomics.
 struct StoreStats {
@@ -49,6 +98,28 @@ struct StoreStats {
   uint64_t last_group_appends = 0;  // appends in the most recent committed group
   uint64_t max_group_appends = 0;   // largest group committed so far
   uint64_t commit_ns_total = 0;     // time spent in the writer's transactions (BEGIN..COMMIT)
+
+  // Contents (accounted as for max_bytes; rebuilt on open and after another
+  // process changed the file, e.g. `edge-gateway queue purge`).
+  uint64_t rows_stored = 0;
+  uint64_t bytes_stored = 0;
+  // Caps.
+  uint64_t full_rejects = 0;        // append() calls refused because the store is full
+  uint64_t rows_evicted = 0;        // rows deleted by on_full: evict
+  uint64_t bytes_evicted = 0;
+  bool disk_low = false;            // free disk below min_free_disk at the last check
+  // TTL and dead letters.
+  uint64_t rows_expired = 0;        // expired rows removed (dead-lettered or dropped)
+  uint64_t rows_dead_lettered = 0;  // rows moved to dead_letters (expired, undecodable, asked)
+  // Errors: a retryable failure (disk full, I/O) cleared after its back-off.
+  uint64_t recoveries = 0;
+  bool moved_aside = false;         // open() found a damaged file and started a fresh one
+  // Flash wear. sqlite_bytes_written: pages SQLite wrote to the WAL plus pages
+  // checkpointed into the database file, times the page size.
+  // disk_write_bytes: the writer thread's write_bytes from /proc/thread-self/io
+  // (what reached the block layer; 0 on tmpfs or when unavailable).
+  uint64_t sqlite_bytes_written = 0;
+  uint64_t disk_write_bytes = 0;
 };
 
 // One delivery of one message to one uplink: one row.
@@ -88,13 +159,25 @@ class Store {
   // `done` runs once, on the writer thread, after the transaction holding them
   // committed (OK) or failed; it must not block. An empty `rows` completes OK
   // with the next commit. Returns kUnavailable, without calling `done`, when
-  // max_pending appends are already waiting (backpressure), or the sticky
-  // error after a failed commit.
+  // max_pending appends are already waiting (backpressure), kResourceExhausted
+  // when the store is full (on_full: reject, or nothing it may evict), or the
+  // error after a failed commit (see health()).
   Status append(std::vector<NewRow> rows, Completion done);
 
-  // Leases the next rows of `uplink` not already leased: highest priority
-  // first, oldest first within a priority, at most `max_rows` rows and
-  // `max_bytes` of payload (always at least one row when any is available).
+  // Leases the next rows of `uplink` not already leased, at most `max_rows`
+  // rows and `max_bytes` of payload (always at least one row when any is
+  // available). Expired rows are never leased. Order:
+  //  - oldest_first: highest priority first, oldest (lowest seq) first within
+  //    a priority: FIFO per (uplink, route), across retries and restarts.
+  //  - live_first: rows committed within live_window first (highest priority
+  //    first, oldest first among them), then the backlog the same way. Each of
+  //    the two parts is FIFO per (uplink, route); a backlog row can reach the
+  //    cloud after a newer live row (consumers order by `seq`).
+  // lower_priority_share of the rows (credited across calls, so small leases
+  // get their share too) goes to the oldest rows of priorities below every
+  // priority in the rest of the lease. Rows are returned by priority, then seq.
+  // A row whose stored properties cannot be decoded is moved to the dead
+  // letters (reason "undecodable") instead of being returned.
   // Leases live in memory: after a restart every row is leasable again.
   Result<std::vector<StoredRow>> lease(std::string_view uplink, size_t max_rows, size_t max_bytes);
 
@@ -112,6 +195,15 @@ class Store {
   // `timeout` passed. Spurious wake-ups are allowed.
   void wait_for_rows(std::string_view uplink, std::chrono::milliseconds timeout);
 
+  // Moves rows of `uplink` to the dead letters with `reason` (e.g. the cloud
+  // refused them); they are no longer leased. Runs on the writer like ack().
+  void dead_letter(std::string_view uplink, std::vector<int64_t> seqs, std::string reason,
+                   Completion done = {});
+
+  // Runs the TTL sweep now (normally every sweep_interval) and blocks until
+  // it committed. Must not be called from a completion.
+  void expire_now();
+
   // The last batch sequence acknowledged for `uplink` (0 if none).
   uint64_t last_batch_seq(std::string_view uplink);
 
@@ -123,7 +215,9 @@ class Store {
   // called from a completion (it runs on the writer thread).
   void flush();
 
-  // OK, or the sticky error that stopped acknowledgements.
+  // OK, or the error that stops acknowledgements: sticky for damage
+  // (kDataLoss) and internal errors, until the retry back-off for disk full
+  // (kResourceExhausted) and I/O errors (kUnavailable).
   Status health() const;
 
   // Counters since open(). Thread-safe, never blocks.

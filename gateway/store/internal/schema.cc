@@ -33,9 +33,36 @@ CREATE TABLE uplink_state (
 ) WITHOUT ROWID;
 )sql";
 
+// Version 1 -> 2 (issue 4): dead letters (expired rows, rows whose stored
+// properties cannot be decoded, rows moved there by hand) and an index for
+// eviction (lowest priority, oldest first, across uplinks).
+constexpr const char* kV2 = R"sql(
+CREATE TABLE dead_letters (
+  seq              INTEGER PRIMARY KEY,
+  uplink           TEXT    NOT NULL,
+  route            TEXT    NOT NULL,
+  priority         INTEGER NOT NULL DEFAULT 0,
+  expires_at_ms    INTEGER NOT NULL DEFAULT 0,
+  cloud_topic      TEXT    NOT NULL DEFAULT '',
+  topic            TEXT    NOT NULL,
+  payload          BLOB    NOT NULL,
+  qos              INTEGER NOT NULL,
+  retain           INTEGER NOT NULL,
+  props            BLOB,
+  client_id        TEXT    NOT NULL,
+  username         TEXT    NOT NULL,
+  protocol_version INTEGER NOT NULL,
+  received_at_ms   INTEGER NOT NULL,
+  reason           TEXT    NOT NULL,
+  dead_at_ms       INTEGER NOT NULL
+);
+CREATE INDEX dead_letters_by_route ON dead_letters (route, seq);
+CREATE INDEX messages_by_priority ON messages (priority, seq);
+)sql";
+
 // migrations[i] takes a database from version i to i + 1. Append, never edit:
 // files on disk have run the older steps already.
-constexpr const char* kMigrations[] = {kV1};
+constexpr const char* kMigrations[] = {kV1, kV2};
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
 }  // namespace

@@ -29,6 +29,21 @@ Status sqlite_status(int rc, sqlite3* db, std::string_view what) {
   }
 }
 
+bool is_retryable(int rc) {
+  if (rc == SQLITE_IOERR_FSYNC || rc == SQLITE_IOERR_DIR_FSYNC) return false;
+  switch (rc & 0xff) {
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_NOMEM:
+    case SQLITE_CANTOPEN:
+      return true;
+    default:
+      return false;
+  }
+}
+
 Db::~Db() { close(); }
 
 Db& Db::operator=(Db&& other) noexcept {
@@ -48,12 +63,16 @@ void Db::close() {
   }
 }
 
-Result<Db> Db::open(const std::string& path, bool create) {
+Result<Db> Db::open(const std::string& path, bool create, bool read_only) {
   sqlite3* raw = nullptr;
-  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+  int flags = (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_NOMUTEX |
+              (create && !read_only ? SQLITE_OPEN_CREATE : 0);
   int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
   Db db(raw);  // owns raw even on failure (sqlite3_open_v2 may allocate it)
-  if (rc != SQLITE_OK) return sqlite_status(rc, raw, "cannot open " + path);
+  if (rc != SQLITE_OK) {
+    if ((rc & 0xff) == SQLITE_CANTOPEN && !create) return not_found("cannot open " + path);
+    return sqlite_status(rc, raw, "cannot open " + path);
+  }
   sqlite3_extended_result_codes(raw, 1);
   // The writer may wait briefly for an external tool (edge-gateway queue ...).
   sqlite3_busy_timeout(raw, 5000);

@@ -15,6 +15,11 @@ struct sqlite3_stmt;
 
 namespace gw::store::internal {
 
+// Whether an error from a write may go away by itself (disk full, I/O error,
+// busy), so the writer retries after a back-off. Corruption, a failed fsync
+// (the kernel may have dropped the dirty pages) and logic errors may not.
+bool is_retryable(int rc);
+
 // Maps an SQLite result code to a Status: corruption and "not a database"
 // become kDataLoss, a full disk kResourceExhausted, the rest kUnavailable or
 // kInternal. `what` says what was being done.
@@ -29,9 +34,10 @@ class Db {
   Db(const Db&) = delete;
   Db& operator=(const Db&) = delete;
 
-  // Opens `path` (read-write, created when `create`). Errors: kUnavailable,
+  // Opens `path` (read-write, created when `create`; read-only when
+  // `read_only`). Errors: kNotFound (read-only and missing), kUnavailable,
   // kDataLoss.
-  static Result<Db> open(const std::string& path, bool create);
+  static Result<Db> open(const std::string& path, bool create, bool read_only = false);
 
   // Runs one or more statements without results.
   Status exec(const char* sql);

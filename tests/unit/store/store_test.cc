@@ -125,7 +125,7 @@ TEST_F(StoreTest, OpenCreatesFolderWalAndSchemaVersion) {
   ASSERT_TRUE(store);
   EXPECT_TRUE(store->health().is_ok());
   RawDb raw(options().path);
-  EXPECT_EQ(raw.int_query("PRAGMA user_version"), 1);
+  EXPECT_EQ(raw.int_query("PRAGMA user_version"), 2);
   EXPECT_EQ(raw.text_query("PRAGMA journal_mode"), "wal");
   EXPECT_EQ(raw.int_query("SELECT count(*) FROM sqlite_master WHERE name = 'messages_by_uplink'"),
             1);
@@ -478,10 +478,12 @@ TEST_F(StoreTest, UnopenablePathGivesAClearError) {
   EXPECT_FALSE(Store::open(o, clock_).is_ok());
 }
 
-TEST_F(StoreTest, DamagedFileIsDataLoss) {
+TEST_F(StoreTest, DamagedFileIsDataLossWhenNotMovedAside) {
   std::filesystem::create_directories(dir_ / "var");
   gw::testing::write_file(dir_ / "var" / "queue.db", std::string(8192, 'G'));
-  auto s = Store::open(options(), clock_);
+  auto o = options();
+  o.move_damaged_aside = false;
+  auto s = Store::open(o, clock_);
   ASSERT_FALSE(s.is_ok());
   EXPECT_EQ(s.status().code(), StatusCode::kDataLoss) << s.status().to_string();
 }
