@@ -43,6 +43,7 @@ struct Gate {
 // SubscriptionStore under the client id; this is the rest of its state.
 struct Session {
   uint64_t connection_id = 0;  // 0 while offline
+  ClientIdentity identity;     // of the last connection, for the ACL on deliveries
   uint32_t expiry_s = 0;       // UINT32_MAX: never
   std::chrono::steady_clock::time_point offline_since;
   SessionState state;  // while offline: unacknowledged and queued messages
@@ -52,22 +53,38 @@ struct Session {
 
 class Broker::Impl final : public ConnectionHost {
  public:
-  Impl(BrokerOptions options, IngressSink& sink, const Clock& clock)
-      : options_(std::move(options)), sink_(sink), clock_(clock), gate_(std::make_shared<Gate>()), sweep_timer_(io_) {}
+  Impl(BrokerOptions options, Authenticator auth, IngressSink& sink, const Clock& clock)
+      : options_(std::move(options)),
+        sink_(sink),
+        clock_(clock),
+        gate_(std::make_shared<Gate>()),
+        auth_(std::move(auth)),
+        sweep_timer_(io_) {
+    if (options_.acl) acl_.emplace(*options_.acl);
+    for (const ListenerOptions& l : options_.listeners) {
+      std::error_code ec;
+      const auto a = asio::ip::make_address(l.host, ec);
+      loopback_[l.name] = !ec && a.is_loopback();
+      if (options_.auth.allow_anonymous == AnonymousPolicy::kAlways && !loopback_[l.name]) {
+        spdlog::warn("broker: anonymous clients are allowed on listener '{}' {}:{} (allow_anonymous: force)", l.name,
+                     l.host, l.port);
+      }
+    }
+  }
 
   ~Impl() override { stop(); }
 
   Status start() {
     if (started_) return internal_error("broker already started");
     for (const ListenerOptions& lo : options_.listeners) {
-      auto l = Listener::bind(io_, lo, [this](asio::ip::tcp::socket s, const std::string& name) {
-        accept(std::move(s), name);
+      auto l = Listener::bind(io_, lo, [this](std::unique_ptr<Transport> t, const std::string& name) {
+        accept(std::move(t), name);
       });
       if (!l.is_ok()) {
         listeners_.clear();
         return l.status();
       }
-      spdlog::info("broker: listener '{}' on {}:{}", lo.name, lo.host, l.value()->port());
+      spdlog::info("broker: listener '{}' on {}:{}{}", lo.name, lo.host, l.value()->port(), lo.tls ? " (TLS)" : "");
       listeners_.push_back(std::move(l).value());
     }
     started_ = true;
@@ -136,6 +153,11 @@ class Broker::Impl final : public ConnectionHost {
     s.retained_messages = totals_.retained_messages.load();
     s.subscriptions = totals_.subscriptions.load();
     s.loop_ticks = totals_.loop_ticks.load();
+    s.auth_failures = totals_.auth_failures.load();
+    s.tls_handshake_failures = totals_.tls_handshake_failures.load();
+    s.publish_denied = totals_.publish_denied.load();
+    s.subscribe_denied = totals_.subscribe_denied.load();
+    s.topic_refused = totals_.topic_refused.load();
     return s;
   }
 
@@ -147,21 +169,30 @@ class Broker::Impl final : public ConnectionHost {
   void send_retained(Connection& conn, const std::string& full_filter, const SubscriptionOptions& options,
                      bool is_new) override;
   bool unsubscribe(Connection& conn, const std::string& full_filter) override;
+  bool may_publish(const Connection& conn, const std::string& topic) override;
+  bool may_subscribe(const Connection& conn, std::string_view filter) override;
   void on_disconnect(Connection& conn, std::optional<WillMessage> will, uint32_t session_expiry_s,
                      SessionState state) override;
 
  private:
-  void accept(asio::ip::tcp::socket socket, const std::string& listener);
+  void accept(std::unique_ptr<Transport> transport, const std::string& listener);
   Client* live_client(uint64_t connection_id);
   void complete(uint64_t connection_id, uint64_t token, const Status& status);
   void publish_will(Message msg);
   void end_session(const std::string& client_id);
   void arm_sweep();
+  void log_auth_failure(const Connection& conn, const std::string& why);
+  bool may_receive(const Session& s, const std::string& topic) const {
+    return !acl_ || acl_->may_receive(s.identity, topic);
+  }
 
   const BrokerOptions options_;
   IngressSink& sink_;
   const Clock& clock_;
   std::shared_ptr<Gate> gate_;  // shared with sink completions that may outlive us
+  Authenticator auth_;          // io thread (its login cache)
+  std::optional<Acl> acl_;
+  std::map<std::string, bool, std::less<>> loopback_;  // listener name → bound to a loopback address
 
   asio::io_context io_;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
@@ -173,6 +204,9 @@ class Broker::Impl final : public ConnectionHost {
   // io thread only from here.
   uint64_t next_connection_id_ = 1;
   std::unordered_map<uint64_t, std::shared_ptr<Client>> clients_;
+  std::unordered_map<uint64_t, ClientIdentity> identities_;  // connected clients, by connection id
+  std::chrono::steady_clock::time_point auth_log_window_;
+  int auth_logs_in_window_ = 0;
   std::map<std::string, size_t, std::less<>> open_per_listener_;
   std::unordered_map<std::string, Session> sessions_;
   SubscriptionStore subscriptions_;
@@ -182,14 +216,13 @@ class Broker::Impl final : public ConnectionHost {
   std::vector<SubscriptionMatch> matches_;  // reused by route()
 };
 
-void Broker::Impl::accept(asio::ip::tcp::socket socket, const std::string& listener) {
+void Broker::Impl::accept(std::unique_ptr<Transport> transport, const std::string& listener) {
   size_t& open = open_per_listener_[listener];
   const auto lo = std::find_if(options_.listeners.begin(), options_.listeners.end(),
                                [&](const ListenerOptions& l) { return l.name == listener; });
   if (lo != options_.listeners.end() && lo->max_connections > 0 && open >= lo->max_connections) {
     ++totals_.connections_rejected;
-    std::error_code ec;
-    socket.close(ec);
+    transport->close();
     return;
   }
   ++open;
@@ -202,9 +235,13 @@ void Broker::Impl::accept(asio::ip::tcp::socket socket, const std::string& liste
   co.max_queued_messages = options_.max_queued_messages;
   co.receive_maximum = options_.receive_maximum;
   co.topic_alias_maximum = options_.topic_alias_maximum;
+  co.max_topic_levels = options_.max_topic_levels;
+  co.max_topic_length = options_.max_topic_length;
+  if (lo != options_.listeners.end() && lo->tls) co.cert_cn_as_username = lo->tls->cert_cn_as_username;
   const uint64_t id = next_connection_id_++;
-  auto client = std::make_shared<Client>(io_, std::make_unique<TcpTransport>(std::move(socket)), id, std::move(co),
+  auto client = std::make_shared<Client>(io_, std::move(transport), id, std::move(co),
                                          *this, clock_, totals_, [this, listener](uint64_t closed_id) {
+                                           identities_.erase(closed_id);
                                            if (clients_.erase(closed_id) > 0) {
                                              --totals_.connections_current;
                                              --open_per_listener_[listener];
@@ -221,9 +258,56 @@ Client* Broker::Impl::live_client(uint64_t connection_id) {
   return it == clients_.end() ? nullptr : it->second.get();
 }
 
+void Broker::Impl::log_auth_failure(const Connection& conn, const std::string& why) {
+  // Rate-limited: a password-guessing client must not flood the log.
+  const auto now = clock_.now();
+  if (now - auth_log_window_ >= std::chrono::seconds(10)) {
+    if (auth_logs_in_window_ > 20) {
+      spdlog::warn("broker: {} more failed logins not logged", auth_logs_in_window_ - 20);
+    }
+    auth_log_window_ = now;
+    auth_logs_in_window_ = 0;
+  }
+  if (++auth_logs_in_window_ <= 20) {
+    const Client* c = nullptr;
+    if (auto it = clients_.find(conn.id()); it != clients_.end()) c = it->second.get();
+    spdlog::warn("broker: login refused on listener '{}' from {} (client '{}'): {}", conn.options().listener,
+                 c != nullptr ? c->remote_address() : "?", conn.client_id(), why);
+  }
+}
+
+bool Broker::Impl::may_publish(const Connection& conn, const std::string& topic) {
+  if (!acl_) return true;
+  auto it = identities_.find(conn.id());
+  return it != identities_.end() && acl_->may_publish(it->second, topic);
+}
+
+bool Broker::Impl::may_subscribe(const Connection& conn, std::string_view filter) {
+  if (!acl_) return true;
+  auto it = identities_.find(conn.id());
+  return it != identities_.end() && acl_->may_subscribe(it->second, filter);
+}
+
 ConnectDecision Broker::Impl::on_connect(Connection& conn, const mqtt::Connect& connect) {
   ConnectDecision d;
   const std::string& cid = conn.client_id();
+  // Authenticate before touching any session: a refused client must not take one over.
+  AuthRequest req;
+  auto lb = loopback_.find(conn.options().listener);
+  req.loopback_listener = lb != loopback_.end() && lb->second;
+  req.cert_cn_as_username = conn.options().cert_cn_as_username;
+  req.cert_cn = conn.cert_cn();
+  req.username = connect.username ? &*connect.username : nullptr;
+  req.password = connect.password ? &*connect.password : nullptr;
+  req.client_id = cid;
+  AuthDecision auth = auth_.authenticate(req);
+  if (mqtt::is_error(auth.reason_code)) {
+    ++totals_.auth_failures;
+    log_auth_failure(conn, auth.why);
+    d.reason_code = auth.reason_code;
+    return d;
+  }
+  identities_[conn.id()] = auth.identity;
   auto it = sessions_.find(cid);
   if (it != sessions_.end() && it->second.connection_id != 0 && it->second.connection_id != conn.id()) {
     // §3.1.4-3: take over. The old connection's close may end its session
@@ -246,6 +330,7 @@ ConnectDecision Broker::Impl::on_connect(Connection& conn, const mqtt::Connect& 
   d.session_present = it != sessions_.end();
   Session& s = sessions_[cid];
   s.connection_id = conn.id();
+  s.identity = std::move(auth.identity);
   if (d.session_present) d.resume = std::exchange(s.state, {});
   spdlog::debug("broker: client '{}' connected (v{}, session present {})", cid, static_cast<int>(conn.version()),
                 d.session_present);
@@ -353,6 +438,7 @@ void Broker::Impl::route(const Message& msg, const Connection* from) {
   for (const auto& [cid, t] : targets) {
     auto s = sessions_.find(cid);
     if (s == sessions_.end()) continue;
+    if (!may_receive(s->second, msg.topic)) continue;
     const uint8_t qos = std::min(msg.qos, t.qos);
     if (s->second.connection_id == 0) {
       // §3.1.2.4: an offline session keeps QoS 1/2 messages, bounded; QoS 0 is dropped.
@@ -389,9 +475,11 @@ void Broker::Impl::send_retained(Connection& conn, const std::string& full_filte
   if (options.retain_handling == 2 || (options.retain_handling == 1 && !is_new)) return;
   std::vector<uint32_t> ids;
   if (options.subscription_id) ids.push_back(*options.subscription_id);
+  const auto session = sessions_.find(conn.client_id());
+  if (session == sessions_.end()) return;
   // TODO(broker): a trie over retained topics when there are many (issue 3).
   for (const auto& [topic, m] : retained_) {
-    if (mqtt::topic_matches(parsed->filter, topic)) {
+    if (mqtt::topic_matches(parsed->filter, topic) && may_receive(session->second, topic)) {
       conn.deliver(m, std::min(m.qos, options.qos), true, ids);
     }
   }
@@ -438,7 +526,15 @@ Result<std::unique_ptr<Broker>> Broker::create(BrokerOptions options, IngressSin
   if (options.max_inflight == 0 || options.receive_maximum == 0) {
     return invalid_argument("broker: max_inflight and receive_maximum must be at least 1");
   }
-  return std::unique_ptr<Broker>(new Broker(std::make_unique<Impl>(std::move(options), sink, clock)));
+  for (const ListenerOptions& l : options.listeners) {
+    if (l.tls && (l.tls->cert.empty() || l.tls->key.empty())) {
+      return invalid_argument("broker: listener '" + l.name + "': tls needs cert and key");
+    }
+  }
+  auto auth = Authenticator::create(options.auth);
+  if (!auth.is_ok()) return auth.status();
+  return std::unique_ptr<Broker>(
+      new Broker(std::make_unique<Impl>(std::move(options), std::move(auth).value(), sink, clock)));
 }
 
 Broker::Broker(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

@@ -18,10 +18,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "gateway/broker/acl.h"
+#include "gateway/broker/auth.h"
 #include "gateway/broker/ingress_sink.h"
 #include "gateway/core/clock.h"
 #include "gateway/core/message.h"
@@ -29,13 +32,27 @@
 
 namespace gw::broker {
 
+// Server-side TLS of one listener (OpenSSL through asio::ssl). TLS 1.2 is
+// the minimum. Files are PEM and read once by Broker::start().
+struct TlsOptions {
+  std::string cert;       // server certificate chain (required)
+  std::string key;        // its private key (required, unencrypted)
+  std::string client_ca;  // CA file to verify client certificates; empty: none asked for
+  // Refuse the handshake when the client sends no certificate (needs client_ca).
+  // Without it a client certificate is optional, but verified when sent.
+  bool require_client_cert = false;
+  // The verified certificate's subject CN becomes the MQTT username (the
+  // CONNECT's username and password are ignored); a client without a
+  // certificate is then refused (CONNACK 0x87 / 5).
+  bool cert_cn_as_username = false;
+};
+
 struct ListenerOptions {
   std::string name;                // for logs and bound_port()
   std::string host = "127.0.0.1";  // IPv4 or IPv6 literal
   uint16_t port = 1883;            // 0: any free port (read it with bound_port())
   size_t max_connections = 0;      // open sockets on this listener; 0: no limit. Beyond: closed at once
-  // TODO(broker): tls {cert, key, client_ca, require_client_cert,
-  // cert_cn_as_username} (issue 3).
+  std::optional<TlsOptions> tls{};  // default: plain TCP
 };
 
 struct BrokerOptions {
@@ -48,6 +65,10 @@ struct BrokerOptions {
   uint16_t receive_maximum = 64;              // per connection, inbound QoS 1/2 awaiting the sink
   uint16_t topic_alias_maximum = 32;          // per connection, inbound topic aliases (v5)
   size_t max_retained_messages = 10000;       // new topics beyond it are not retained
+  size_t max_topic_levels = 16;               // PUBLISH topics and SUBSCRIBE filters (0x90 / 0x8F)
+  size_t max_topic_length = 1024;             // bytes (0x90 / 0x8F)
+  AuthOptions auth{};                         // auth.h: anonymous policy, password file
+  std::optional<std::vector<AclRule>> acl{};  // acl.h; unset: authenticated clients may do anything
 };
 
 // Counters since start(); a snapshot, safe to read from any thread.
@@ -65,12 +86,19 @@ struct BrokerStats {
   uint64_t retained_messages = 0;   // current
   uint64_t subscriptions = 0;       // current, over all sessions
   uint64_t loop_ticks = 0;          // +1 per second while the io thread runs timers (watchdog)
+  uint64_t auth_failures = 0;       // CONNECT refused with 0x86 / 0x87 (bad credentials, not allowed)
+  uint64_t tls_handshake_failures = 0;
+  uint64_t publish_denied = 0;      // PUBLISH refused by the ACL
+  uint64_t subscribe_denied = 0;    // subscriptions refused by the ACL
+  uint64_t topic_refused = 0;       // topics / filters over max_topic_levels or max_topic_length
 };
 
 class Broker {
  public:
   // Validates the options (at least one listener, unique names, parseable
-  // hosts). Binds nothing yet. Errors: kInvalidArgument naming the problem.
+  // hosts) and reads the password file (main thread: the only file read).
+  // Binds nothing yet. Errors: kInvalidArgument naming the problem, kNotFound
+  // for a missing password file.
   static Result<std::unique_ptr<Broker>> create(BrokerOptions options, IngressSink& sink, const Clock& clock);
   ~Broker();  // stop()
   Broker(const Broker&) = delete;

@@ -225,7 +225,9 @@ void Connection::handle_connect(mqtt::Connect&& c) {
     assigned = true;
   }
   client_id_ = c.client_id;
-  username_ = c.username.value_or("");
+  // With cert_cn_as_username the certificate names the client; without a
+  // certificate the username is empty and the host refuses it.
+  username_ = options_.cert_cn_as_username ? cert_cn_ : c.username.value_or("");
 
   // Keep alive (§3.1.2.10, §3.2.2.3.14): 0 or more than the maximum is held to the maximum.
   const uint32_t max_ka = static_cast<uint32_t>(options_.max_keepalive.count());
@@ -253,6 +255,7 @@ void Connection::handle_connect(mqtt::Connect&& c) {
     w.message.properties = mqtt::take_message_properties(props);
     w.message.client_id = client_id_;
     w.message.username = username_;
+    w.message.cert_cn = cert_cn_;
     w.message.protocol_version = static_cast<uint8_t>(version_);
     will_ = std::move(w);
   }
@@ -313,11 +316,31 @@ void Connection::handle_publish(mqtt::Publish&& p) {
   if (qos > 0 && v5 && pending_.size() + qos2_in_acked_.size() >= options_.receive_maximum) {
     return protocol_close(ReasonCode::kReceiveMaximumExceeded, "more unacknowledged PUBLISHes than Receive Maximum");
   }
+  ReasonCode verdict = ReasonCode::kSuccess;
+  std::string why = topic_limit_problem(p.topic);
+  if (!why.empty()) {
+    verdict = ReasonCode::kTopicNameInvalid;
+    ++counters_.topic_refused;
+    // 3.1.1 has no negative ack; a positive one would claim the message was taken.
+    if (!v5) return protocol_close(verdict, why);
+  } else if (!host_.may_publish(*this, p.topic)) {
+    verdict = ReasonCode::kNotAuthorized;
+    why = "not authorized to publish to '" + p.topic + "'";
+    ++counters_.publish_denied;
+  }
+  if (verdict != ReasonCode::kSuccess) {
+    if (qos == 0) return;  // nothing to answer
+    pending_.push_back(PendingAck{0, packet_id, qos, Status::ok(), verdict, std::move(why)});
+    if (qos == 2) qos2_in_.insert(packet_id);
+    flush_acks();
+    return;
+  }
   ++counters_.messages_in[qos];
 
   Message msg = mqtt::to_message(std::move(p), version_);
   msg.client_id = client_id_;
   msg.username = username_;
+  msg.cert_cn = cert_cn_;
   msg.received_at_ms = clock_.wall_ms();
   host_.route(msg, this);
   if (state_ == State::kClosed) return;
@@ -326,7 +349,7 @@ void Connection::handle_publish(mqtt::Publish&& p) {
     return;
   }
   const uint64_t token = next_token_++;
-  pending_.push_back(PendingAck{token, packet_id, qos, std::nullopt});
+  pending_.push_back(PendingAck{token, packet_id, qos, std::nullopt, ReasonCode::kSuccess, {}});
   if (qos == 2) qos2_in_.insert(packet_id);
   host_.ingest(*this, std::move(msg), token);
 }
@@ -335,6 +358,30 @@ void Connection::flush_acks() {
   while (!pending_.empty() && pending_.front().result) {
     const PendingAck p = std::move(pending_.front());
     pending_.pop_front();
+    if (p.verdict != ReasonCode::kSuccess) {
+      // Refused by the broker: v5 says why; 3.1.1 §3.3.5 acknowledges
+      // positively and drops (its QoS 2 flow then completes normally).
+      const bool v5 = version_ == ProtocolVersion::kV5;
+      const ReasonCode reason = v5 ? p.verdict : ReasonCode::kSuccess;
+      if (p.qos == 2) {
+        if (v5) {
+          qos2_in_.erase(p.packet_id);
+        } else {
+          qos2_in_acked_.insert(p.packet_id);
+        }
+      }
+      if (state_ == State::kClosed) continue;
+      if (p.qos == 1) {
+        mqtt::Puback ack{p.packet_id, reason, {}};
+        if (v5) ack.properties.reason_string = problem_text(p.why);
+        send(ack);
+      } else {
+        mqtt::Pubrec ack{p.packet_id, reason, {}};
+        if (v5) ack.properties.reason_string = problem_text(p.why);
+        send(ack);
+      }
+      continue;
+    }
     const Status& st = *p.result;
     const ReasonCode reason = reason_for_status(st);
     if (!st.is_ok()) ++counters_.ingest_refused;
@@ -414,6 +461,16 @@ void Connection::handle_subscribe(mqtt::Subscribe&& s) {
     const std::optional<ParsedFilter> parsed = parse_shared_filter(sub.filter);
     if (!parsed || !mqtt::check_topic_filter(parsed->filter).empty()) {
       ack.reason_codes.push_back(ReasonCode::kTopicFilterInvalid);
+      continue;
+    }
+    if (!topic_limit_problem(parsed->filter).empty()) {
+      ++counters_.topic_refused;
+      ack.reason_codes.push_back(ReasonCode::kTopicFilterInvalid);  // 3.1.1: 0x80
+      continue;
+    }
+    if (!host_.may_subscribe(*this, parsed->filter)) {
+      ++counters_.subscribe_denied;
+      ack.reason_codes.push_back(ReasonCode::kNotAuthorized);  // 3.1.1: 0x80
       continue;
     }
     if (v5 && !parsed->group.empty() && sub.no_local) {
@@ -538,6 +595,17 @@ void Connection::send(const P& packet) {
   const size_t before = output_.size();
   mqtt::encode(packet, version_, output_);
   counters_.bytes_out += output_.size() - before;
+}
+
+std::string Connection::topic_limit_problem(std::string_view topic) const {
+  if (options_.max_topic_length > 0 && topic.size() > options_.max_topic_length) {
+    return "topic longer than " + std::to_string(options_.max_topic_length) + " bytes";
+  }
+  if (options_.max_topic_levels > 0 &&
+      static_cast<size_t>(std::count(topic.begin(), topic.end(), '/')) + 1 > options_.max_topic_levels) {
+    return "topic has more than " + std::to_string(options_.max_topic_levels) + " levels";
+  }
+  return {};
 }
 
 std::optional<std::string> Connection::problem_text(const std::string& text) const {

@@ -31,6 +31,15 @@
 //  - Keep alive (§3.1.2.10): no packet for 1.5 × keep alive closes (v5:
 //    DISCONNECT 0x8D). A keep alive above max_keepalive (or 0) is replaced by
 //    max_keepalive: v5 is told via Server Keep Alive, 3.1.1 is held to it.
+//  - Authorisation: a PUBLISH the host's may_publish() refuses is neither
+//    routed nor ingested; QoS 1/2 get PUBACK/PUBREC 0x87 (v5) or, 3.1.1
+//    §3.3.5, a positive ack (the message is dropped); QoS 0 is dropped. A
+//    refused subscription gets SUBACK 0x87 (v5) / 0x80 (3.1.1). Acks keep
+//    arrival order with the sink's (§4.6).
+//  - Limits: a topic over max_topic_levels / max_topic_length gets PUBACK /
+//    PUBREC 0x90 Topic Name invalid (v5; QoS 0 dropped) or closes the
+//    connection (3.1.1, which cannot say why); such a filter gets SUBACK
+//    0x8F / 0x80.
 //  - A malformed packet closes (v5: DISCONNECT with the decoder's reason,
 //    0x81 malformed, 0x82 protocol error, 0x95 too large, ... first).
 #pragma once
@@ -74,6 +83,9 @@ struct ConnectionOptions {
   size_t max_queued_messages = 1000;           // outbound waiting for an inflight slot
   uint16_t receive_maximum = 64;               // inbound QoS 1/2 awaiting the sink (v5 CONNACK)
   uint16_t topic_alias_maximum = 32;           // inbound topic aliases (v5 CONNACK)
+  size_t max_topic_levels = 0;                 // PUBLISH topics and filters; 0: no limit
+  size_t max_topic_length = 0;                 // bytes; 0: no limit (the codec's 65535)
+  bool cert_cn_as_username = false;            // username := set_cert_cn() (TLS listener)
 };
 
 // Per-connection counters, read by the broker to sum its stats.
@@ -85,6 +97,9 @@ struct ConnectionCounters {
   uint64_t ingest_refused = 0;    // sink said no
   uint64_t dropped_outbound = 0;  // queue full or too large for the client
   uint64_t protocol_errors = 0;   // closed for a malformed or illegal packet
+  uint64_t publish_denied = 0;    // PUBLISH refused by the ACL (not routed, not ingested)
+  uint64_t subscribe_denied = 0;  // subscriptions refused by the ACL
+  uint64_t topic_refused = 0;     // topic or filter over max_topic_levels / max_topic_length
 };
 
 // One outbound application message for a client, queued or in flight.
@@ -146,6 +161,19 @@ class ConnectionHost {
   virtual void send_retained(Connection& conn, const std::string& full_filter, const SubscriptionOptions& options,
                              bool is_new) = 0;
   virtual bool unsubscribe(Connection& conn, const std::string& full_filter) = 0;
+  // Authorisation (the ACL). may_publish: `topic` is a valid topic name;
+  // may_subscribe: `filter` is a valid filter without its $share prefix.
+  // Default: everything is allowed.
+  virtual bool may_publish(const Connection& conn, const std::string& topic) {
+    (void)conn;
+    (void)topic;
+    return true;
+  }
+  virtual bool may_subscribe(const Connection& conn, std::string_view filter) {
+    (void)conn;
+    (void)filter;
+    return true;
+  }
   // The connection ended (close requested or transport gone), once. `will` is
   // set when the will must be published. The session then lives on (keeping
   // `state`) or ends per its expiry interval.
@@ -182,6 +210,9 @@ class Connection {
   // The socket is gone (EOF, error) or was closed after close_requested().
   // Publishes the will if due and tells the host. Idempotent.
   void on_transport_closed();
+  // The CN of the client's verified TLS certificate (empty: none), set by the
+  // driver after the handshake, before any bytes. Stamped on every Message.
+  void set_cert_cn(std::string cn) { cert_cn_ = std::move(cn); }
 
   // ---- Outputs ---------------------------------------------------------------
   // Bytes to write, in order; the driver moves them out and writes them.
@@ -199,6 +230,7 @@ class Connection {
   State state() const { return state_; }
   const std::string& client_id() const { return client_id_; }
   const std::string& username() const { return username_; }
+  const std::string& cert_cn() const { return cert_cn_; }
   mqtt::ProtocolVersion version() const { return version_; }
   const ConnectionOptions& options() const { return options_; }
   const ConnectionCounters& counters() const { return counters_; }
@@ -215,6 +247,9 @@ class Connection {
     uint16_t packet_id = 0;
     uint8_t qos = 0;
     std::optional<Status> result;
+    // Not kSuccess: refused by the broker itself (ACL, limits) before the sink.
+    mqtt::ReasonCode verdict = mqtt::ReasonCode::kSuccess;
+    std::string why;
   };
 
   void handle_frame(std::string_view frame);
@@ -240,6 +275,8 @@ class Connection {
   void close(std::string why);
   void finish(bool publish_will);
   std::optional<std::string> problem_text(const std::string& text) const;
+  // Empty when `topic` (name or filter) is within the topic limits.
+  std::string topic_limit_problem(std::string_view topic) const;
 
   const uint64_t id_;
   const ConnectionOptions options_;
@@ -251,6 +288,7 @@ class Connection {
   mqtt::ProtocolVersion version_ = mqtt::ProtocolVersion::kV5;
   std::string client_id_;
   std::string username_;
+  std::string cert_cn_;
   std::string close_reason_;
   std::string input_;
   std::string output_;

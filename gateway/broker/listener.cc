@@ -1,7 +1,11 @@
 #include "gateway/broker/listener.h"
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <spdlog/spdlog.h>
 
+#include <asio/ssl/error.hpp>
 #include <asio/write.hpp>
 #include <utility>
 
@@ -21,6 +25,9 @@ void AtomicCounters::add(const ConnectionCounters& now, const ConnectionCounters
   ingest_refused += now.ingest_refused - before.ingest_refused;
   dropped_outbound += now.dropped_outbound - before.dropped_outbound;
   protocol_errors += now.protocol_errors - before.protocol_errors;
+  publish_denied += now.publish_denied - before.publish_denied;
+  subscribe_denied += now.subscribe_denied - before.subscribe_denied;
+  topic_refused += now.topic_refused - before.topic_refused;
 }
 
 // ---- TcpTransport --------------------------------------------------------------
@@ -50,6 +57,114 @@ void TcpTransport::close() {
 
 std::string TcpTransport::remote_address() const { return remote_; }
 
+// ---- TlsTransport --------------------------------------------------------------
+
+namespace {
+
+// The subject CN of a certificate as UTF-8; empty when it has none.
+std::string subject_cn(X509* cert) {
+  X509_NAME* name = X509_get_subject_name(cert);
+  const int i = name == nullptr ? -1 : X509_NAME_get_index_by_NID(name, NID_commonName, -1);
+  if (i < 0) return {};
+  unsigned char* utf8 = nullptr;
+  const int n = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i)));
+  if (n < 0) return {};
+  std::string cn(reinterpret_cast<char*>(utf8), static_cast<size_t>(n));
+  OPENSSL_free(utf8);
+  return cn;
+}
+
+std::string openssl_error() {
+  const unsigned long e = ERR_get_error();
+  ERR_clear_error();
+  if (e == 0) return "unknown OpenSSL error";
+  char buf[256];
+  ERR_error_string_n(e, buf, sizeof buf);
+  return buf;
+}
+
+}  // namespace
+
+TlsTransport::TlsTransport(asio::ip::tcp::socket socket, asio::ssl::context& context)
+    : stream_(std::move(socket), context) {
+  std::error_code ec;
+  const auto ep = stream_.next_layer().remote_endpoint(ec);
+  remote_ = ec ? "?" : ep.address().to_string() + ":" + std::to_string(ep.port());
+  stream_.next_layer().set_option(asio::ip::tcp::no_delay(true), ec);
+}
+
+void TlsTransport::start(std::function<void(const std::error_code&)> ready) {
+  stream_.async_handshake(asio::ssl::stream_base::server,
+                          [this, ready = std::move(ready)](const std::error_code& ec) {
+                            if (ec) {
+                              spdlog::info("broker: TLS handshake with {} failed: {}", remote_, ec.message());
+                              ready(ec);
+                              return;
+                            }
+                            // Only a certificate that verified reaches here (verify_peer fails
+                            // the handshake otherwise), so its CN is an identity.
+                            if (X509* cert = SSL_get1_peer_certificate(stream_.native_handle())) {
+                              if (SSL_get_verify_result(stream_.native_handle()) == X509_V_OK) {
+                                peer_cn_ = subject_cn(cert);
+                              }
+                              X509_free(cert);
+                            }
+                            ready(ec);
+                          });
+}
+
+void TlsTransport::async_read_some(char* data, size_t size, IoHandler handler) {
+  stream_.async_read_some(asio::buffer(data, size), std::move(handler));
+}
+
+void TlsTransport::async_write(const char* data, size_t size, IoHandler handler) {
+  asio::async_write(stream_, asio::buffer(data, size), std::move(handler));
+}
+
+void TlsTransport::close() {
+  // No close_notify round trip: the peer may be gone or hostile, and MQTT
+  // framing already tells it where the data ended.
+  std::error_code ec;
+  stream_.next_layer().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  stream_.next_layer().close(ec);
+}
+
+std::string TlsTransport::remote_address() const { return remote_; }
+
+Result<std::unique_ptr<asio::ssl::context>> make_tls_context(const TlsOptions& tls) {
+  auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+  SSL_CTX* native = ctx->native_handle();
+  ERR_clear_error();
+  SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
+  SSL_CTX_set_options(native, SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_RENEGOTIATION);
+  if (tls.cert.empty() || tls.key.empty()) return invalid_argument("tls: cert and key are required");
+  if (SSL_CTX_use_certificate_chain_file(native, tls.cert.c_str()) != 1) {
+    return invalid_argument("tls cert '" + tls.cert + "': " + openssl_error());
+  }
+  if (SSL_CTX_use_PrivateKey_file(native, tls.key.c_str(), SSL_FILETYPE_PEM) != 1) {
+    return invalid_argument("tls key '" + tls.key + "': " + openssl_error());
+  }
+  if (SSL_CTX_check_private_key(native) != 1) {
+    return invalid_argument("tls key '" + tls.key + "' does not match cert '" + tls.cert + "'");
+  }
+  if (!tls.client_ca.empty()) {
+    if (SSL_CTX_load_verify_locations(native, tls.client_ca.c_str(), nullptr) != 1) {
+      return invalid_argument("tls client_ca '" + tls.client_ca + "': " + openssl_error());
+    }
+    // Tell clients which CAs we accept (some pick their certificate by it).
+    if (STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(tls.client_ca.c_str())) {
+      SSL_CTX_set_client_CA_list(native, names);
+    }
+    int mode = SSL_VERIFY_PEER;
+    if (tls.require_client_cert) mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+    SSL_CTX_set_verify(native, mode, nullptr);
+  } else if (tls.require_client_cert) {
+    return invalid_argument("tls: require_client_cert needs client_ca");
+  }
+  ERR_clear_error();
+  return ctx;
+}
+
 // ---- Client ------------------------------------------------------------------
 
 Client::Client(asio::io_context& io, std::unique_ptr<Transport> transport, uint64_t id, ConnectionOptions options,
@@ -64,12 +179,16 @@ Client::Client(asio::io_context& io, std::unique_ptr<Transport> transport, uint6
 
 void Client::start() {
   auto self = shared_from_this();
+  // The connect timeout also bounds the TLS handshake.
+  arm_timer();
   transport_->start([self](const std::error_code& ec) {
     if (ec) {
+      ++self->totals_.tls_handshake_failures;
       self->close_now();
       return;
     }
     self->started_ = true;
+    self->connection_.set_cert_cn(self->transport_->peer_cn());
     self->flush();
   });
 }
@@ -158,6 +277,14 @@ void Client::on_timer() {
     return;
   }
   connection_.on_tick(now);
+  if (!started_) {  // still in the TLS handshake
+    if (connection_.close_requested()) {
+      close_now();
+    } else {
+      arm_timer();
+    }
+    return;
+  }
   flush();
 }
 
@@ -179,6 +306,11 @@ Result<std::unique_ptr<Listener>> Listener::bind(asio::io_context& io, const Lis
   const asio::ip::address address = asio::ip::make_address(options.host, ec);
   if (ec) return invalid_argument(where + ": not an IP address");
   std::unique_ptr<Listener> l(new Listener(io, options, std::move(on_accept)));
+  if (options.tls) {
+    auto ctx = make_tls_context(*options.tls);
+    if (!ctx.is_ok()) return invalid_argument(where + ": " + ctx.status().message());
+    l->tls_ = std::move(ctx).value();
+  }
   const asio::ip::tcp::endpoint endpoint(address, options.port);
   auto fail = [&](const char* step) -> Status { return unavailable(where + ": " + step + ": " + ec.message()); };
   l->acceptor_.open(endpoint.protocol(), ec);
@@ -216,7 +348,13 @@ void Listener::do_accept() {
       });
       return;
     }
-    on_accept_(std::move(socket), options_.name);
+    std::unique_ptr<Transport> transport;
+    if (tls_) {
+      transport = std::make_unique<TlsTransport>(std::move(socket), *tls_);
+    } else {
+      transport = std::make_unique<TcpTransport>(std::move(socket));
+    }
+    on_accept_(std::move(transport), options_.name);
     do_accept();
   });
 }

@@ -25,6 +25,8 @@
 
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/ssl/context.hpp>
+#include <asio/ssl/stream.hpp>
 #include <asio/steady_timer.hpp>
 
 #include "gateway/broker/broker.h"
@@ -34,8 +36,8 @@
 
 namespace gw::broker {
 
-// The byte stream under a Client: plain TCP now; TLS (asio::ssl::stream) is a
-// second implementation with a handshake in start() (issue 3).
+// The byte stream under a Client: plain TCP, or TLS (asio::ssl::stream) with
+// the server handshake in start().
 class Transport {
  public:
   using IoHandler = std::function<void(const std::error_code&, size_t)>;
@@ -47,6 +49,9 @@ class Transport {
   virtual void async_write(const char* data, size_t size, IoHandler handler) = 0;
   virtual void close() = 0;
   virtual std::string remote_address() const = 0;
+  // The subject CN of the client's verified certificate, after start()'s
+  // handshake; empty for plain TCP or without a client certificate.
+  virtual std::string peer_cn() const { return {}; }
 };
 
 class TcpTransport final : public Transport {
@@ -64,6 +69,28 @@ class TcpTransport final : public Transport {
   std::string remote_;
 };
 
+class TlsTransport final : public Transport {
+ public:
+  TlsTransport(asio::ip::tcp::socket socket, asio::ssl::context& context);
+  // Transport:
+  void start(std::function<void(const std::error_code&)> ready) override;
+  void async_read_some(char* data, size_t size, IoHandler handler) override;
+  void async_write(const char* data, size_t size, IoHandler handler) override;
+  void close() override;
+  std::string remote_address() const override;
+  std::string peer_cn() const override { return peer_cn_; }
+
+ private:
+  asio::ssl::stream<asio::ip::tcp::socket> stream_;
+  std::string remote_;
+  std::string peer_cn_;
+};
+
+// The server TLS context of a listener: certificate chain and key, TLS 1.2+,
+// client certificate verification per the options. Errors: kInvalidArgument
+// naming the file and OpenSSL's reason.
+Result<std::unique_ptr<asio::ssl::context>> make_tls_context(const TlsOptions& tls);
+
 // Totals over all clients, read from any thread by Broker::stats(). Each
 // Client adds the growth of its ConnectionCounters after every event.
 struct AtomicCounters {
@@ -80,6 +107,11 @@ struct AtomicCounters {
   std::atomic<uint64_t> retained_messages{0};
   std::atomic<uint64_t> subscriptions{0};
   std::atomic<uint64_t> loop_ticks{0};  // io-loop heartbeat (sweep timer)
+  std::atomic<uint64_t> auth_failures{0};
+  std::atomic<uint64_t> tls_handshake_failures{0};
+  std::atomic<uint64_t> publish_denied{0};
+  std::atomic<uint64_t> subscribe_denied{0};
+  std::atomic<uint64_t> topic_refused{0};
 
   void add(const ConnectionCounters& now, const ConnectionCounters& before);
 };
@@ -128,10 +160,12 @@ class Client : public std::enable_shared_from_this<Client> {
 
 class Listener {
  public:
-  using AcceptHandler = std::function<void(asio::ip::tcp::socket socket, const std::string& listener)>;
+  // Called with each accepted socket, wrapped per the listener (TCP or TLS,
+  // handshake not started).
+  using AcceptHandler = std::function<void(std::unique_ptr<Transport> transport, const std::string& listener)>;
   // Binds and listens (does not accept yet). Errors: kUnavailable naming the
   // listener and address ("listener 'local' 127.0.0.1:1883: Address already
-  // in use"), kInvalidArgument for an unparseable host.
+  // in use"), kInvalidArgument for an unparseable host or unusable TLS files.
   static Result<std::unique_ptr<Listener>> bind(asio::io_context& io, const ListenerOptions& options,
                                                 AcceptHandler on_accept);
   Listener(const Listener&) = delete;
@@ -148,6 +182,7 @@ class Listener {
   void do_accept();
 
   ListenerOptions options_;
+  std::unique_ptr<asio::ssl::context> tls_;  // null: plain TCP
   asio::ip::tcp::acceptor acceptor_;
   asio::steady_timer retry_timer_;
   AcceptHandler on_accept_;

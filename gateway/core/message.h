@@ -50,6 +50,9 @@ struct Message {
   MessageProperties properties;
   std::string client_id;
   std::string username;          // empty when anonymous
+  // The CN of the client's TLS certificate; empty without a client cert.
+  // Filled by the broker's TLS listener; matched by the rules' `cert_cn:`.
+  std::string cert_cn;
   uint8_t protocol_version = 4;  // 4 = MQTT 3.1.1, 5 = MQTT 5.0
   TimestampMs received_at_ms = 0;
 

@@ -460,5 +460,213 @@ TEST(BrokerLifecycleTest, CompletionAfterStopIsDropped) {
   p.wait(5s);
 }
 
+
+// ---- TLS listeners, authentication, ACL (issue 3) ---------------------------
+
+// A CA, a server certificate for 127.0.0.1, client certificates with CN
+// "line-7" (same CA) and "rogue" (another CA), made once with the openssl CLI.
+class Pki {
+ public:
+  Pki() {
+    ok_ = make_ca("ca") && make_ca("rogue-ca") && make_cert("server", "localhost", "ca", true) &&
+          make_cert("client", "line-7", "ca", false) && make_cert("rogue", "rogue", "rogue-ca", false);
+  }
+  bool ok() const { return ok_; }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+
+ private:
+  bool run(const std::vector<std::string>& argv) {
+    const auto r = run_command(argv, 30s);
+    if (r.exit_code != 0) ADD_FAILURE() << "openssl failed: " << argv[1] << " " << r.out;
+    return r.exit_code == 0;
+  }
+  bool make_ca(const std::string& n) {
+    return run({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                "-keyout", path(n + ".key"), "-out", path(n + ".crt"), "-subj", "/CN=" + n, "-days", "2"});
+  }
+  bool make_cert(const std::string& n, const std::string& cn, const std::string& ca, bool server) {
+    gw::testing::write_file(dir_ / (n + ".ext"), server ? "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
+                                                         : "extendedKeyUsage=clientAuth\n");
+    return run({"openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
+                path(n + ".key"), "-out", path(n + ".csr"), "-subj", "/CN=" + cn}) &&
+           run({"openssl", "x509", "-req", "-in", path(n + ".csr"), "-CA", path(ca + ".crt"), "-CAkey",
+                path(ca + ".key"), "-CAcreateserial", "-out", path(n + ".crt"), "-days", "2", "-extfile",
+                path(n + ".ext")});
+  }
+  TempDir dir_;
+  bool ok_ = false;
+};
+
+class SecureBrokerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { pki_ = new Pki(); }
+  static void TearDownTestSuite() {
+    delete pki_;
+    pki_ = nullptr;
+  }
+  void SetUp() override { ASSERT_TRUE(pki_->ok()); }
+
+  // Starts a broker with a plain loopback listener "local" and a TLS
+  // listener "tls" (client certificates required, CN as username).
+  void start(BrokerOptions o, bool tls = true) {
+    o.listeners = {ListenerOptions{"local", "127.0.0.1", 0}};
+    if (tls) {
+      ListenerOptions t{"tls", "127.0.0.1", 0};
+      t.tls = TlsOptions{pki_->path("server.crt"), pki_->path("server.key"), pki_->path("ca.crt"), true, true};
+      o.listeners.push_back(t);
+    }
+    auto b = Broker::create(std::move(o), sink_, SystemClock::instance());
+    ASSERT_TRUE(b.is_ok()) << b.status().to_string();
+    broker_ = std::move(b).value();
+    ASSERT_TRUE(broker_->start().is_ok());
+  }
+  std::string port(const char* listener) const { return std::to_string(broker_->bound_port(listener)); }
+  std::vector<std::string> tls_args(const std::string& client) const {
+    std::vector<std::string> a = {"-h", "127.0.0.1", "-p", port("tls"), "--cafile", pki_->path("ca.crt")};
+    if (!client.empty()) {
+      a.insert(a.end(), {"--cert", pki_->path(client + ".crt"), "--key", pki_->path(client + ".key")});
+    }
+    return a;
+  }
+  // CONNECT with credentials on the plain listener; returns the CONNACK bytes.
+  std::string connack_for(mqtt::ProtocolVersion v, std::optional<std::string> user,
+                          std::optional<std::string> password) {
+    mqtt::Connect c;
+    c.version = v;
+    c.client_id = "raw";
+    c.username = std::move(user);
+    c.password = std::move(password);
+    std::string bytes;
+    mqtt::encode(c, bytes);
+    RawClient raw(broker_->bound_port("local"));
+    raw.send(bytes);
+    return read_packet(raw);
+  }
+
+  static Pki* pki_;
+  RecordingSink sink_;
+  std::unique_ptr<Broker> broker_;
+  TempDir dir_;
+};
+Pki* SecureBrokerTest::pki_ = nullptr;
+
+TEST_F(SecureBrokerTest, TlsClientCertCnBecomesUsernameAndSubscribersOnBothListenersGetIt) {
+  start({});
+  const auto out = dir_ / "sub.out";
+  std::vector<std::string> sub = {"mosquitto_sub", "-V", "mqttv5", "-q", "1", "-t", "plant/#", "-C", "1",
+                                  "-i", "tls-sub", "-F", "%t %p"};
+  const auto args = tls_args("client");
+  sub.insert(sub.end(), args.begin(), args.end());
+  Process s(sub, out);
+  ASSERT_TRUE(eventually([&] { return broker_->stats().subscriptions == 1; }));
+  std::vector<std::string> pub = {"mosquitto_pub", "-V", "mqttv311", "-q", "1", "-t", "plant/line-7/temp",
+                                  "-m", "21.5", "-i", "tls-pub", "-u", "spoofed", "-P", "x"};
+  pub.insert(pub.end(), args.begin(), args.end());
+  const auto r = run_command(pub, 10s);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  ASSERT_TRUE(sink_.wait_for(1));
+  const Message m = sink_.messages()[0];
+  EXPECT_EQ(m.username, "line-7");  // from the certificate, not from CONNECT
+  EXPECT_EQ(m.cert_cn, "line-7");
+  EXPECT_EQ(s.wait(10s), 0);
+  EXPECT_EQ(gw::testing::read_file(out), "plant/line-7/temp 21.5\n");
+}
+
+TEST_F(SecureBrokerTest, TlsRefusesClientsWithoutOrWithForeignCertificates) {
+  start({});
+  for (const char* client : {"", "rogue"}) {
+    std::vector<std::string> pub = {"mosquitto_pub", "-q", "1", "-t", "t", "-m", "x"};
+    const auto args = tls_args(client);
+    pub.insert(pub.end(), args.begin(), args.end());
+    EXPECT_NE(run_command(pub, 10s).exit_code, 0) << client;
+  }
+  EXPECT_TRUE(eventually([&] { return broker_->stats().tls_handshake_failures == 2; }));
+  EXPECT_TRUE(sink_.messages().empty());
+  // A plain MQTT client on the TLS port gets nothing and is closed.
+  RawClient raw(broker_->bound_port("tls"));
+  raw.send(connect_bytes(mqtt::ProtocolVersion::kV5, "plain"));
+  EXPECT_TRUE(raw.eof());
+}
+
+TEST_F(SecureBrokerTest, BadTlsFilesFailStartNamingTheListener) {
+  BrokerOptions o;
+  ListenerOptions t{"plant", "127.0.0.1", 0};
+  t.tls = TlsOptions{pki_->path("server.crt"), pki_->path("client.key"), "", false, false};  // wrong key
+  o.listeners = {t};
+  auto b = Broker::create(o, sink_, SystemClock::instance());
+  ASSERT_TRUE(b.is_ok());
+  const Status s = b.value()->start();
+  EXPECT_FALSE(s.is_ok());
+  EXPECT_NE(s.message().find("listener 'plant'"), std::string::npos) << s.message();
+}
+
+TEST_F(SecureBrokerTest, CredentialsOnTheWire) {
+  gw::testing::write_file(dir_ / "passwd", "alice:" + hash_password("wonder", 1000).value() + "\n");
+  BrokerOptions o;
+  o.auth.password_file = (dir_ / "passwd").string();
+  o.auth.allow_anonymous = AnonymousPolicy::kNever;
+  start(o, false);
+  using V = mqtt::ProtocolVersion;
+  // 3.1.1 return codes: 0 accepted, 4 bad user name or password, 5 not authorised.
+  EXPECT_EQ(connack_for(V::kV311, "alice", "wonder"), std::string("\x20\x02\x00\x00", 4));
+  EXPECT_EQ(connack_for(V::kV311, "alice", "nope"), std::string("\x20\x02\x00\x04", 4));
+  EXPECT_EQ(connack_for(V::kV311, std::nullopt, std::nullopt), std::string("\x20\x02\x00\x05", 4));
+  // v5: reason code is the 4th byte (after flags), then properties.
+  EXPECT_EQ(connack_for(V::kV5, "alice", "wonder")[3], '\x00');
+  EXPECT_EQ(connack_for(V::kV5, "bob", "wonder")[3], '\x86');
+  EXPECT_EQ(connack_for(V::kV5, std::nullopt, std::nullopt)[3], '\x87');
+  EXPECT_EQ(broker_->stats().auth_failures, 4u);
+  // A real client with the right password gets through.
+  const auto r = run_command({"mosquitto_pub", "-h", "127.0.0.1", "-p", port("local"), "-q", "1", "-t", "t", "-m",
+                              "x", "-u", "alice", "-P", "wonder"},
+                             10s);
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  ASSERT_TRUE(sink_.wait_for(1));
+  EXPECT_EQ(sink_.messages()[0].username, "alice");
+}
+
+TEST_F(SecureBrokerTest, AclOnPublishSubscribeAndDelivery) {
+  BrokerOptions o;
+  AclRule r1;
+  r1.who.anonymous = true;
+  r1.allow = false;
+  r1.subscribe = true;
+  r1.topics = {"test/nosubscribe"};
+  AclRule r2;
+  r2.who.any = true;
+  r2.publish = r2.subscribe = true;
+  r2.topics = {"test/#"};
+  o.acl = std::vector<AclRule>{r1, r2};
+  start(o, false);
+  const auto out = dir_ / "sub.out";
+  Process s({"mosquitto_sub", "-h", "127.0.0.1", "-p", port("local"), "-V", "mqttv5", "-t", "#", "-t",
+             "test/nosubscribe", "-F", "%t", "-C", "1", "-i", "anon-sub"},
+            out);
+  ASSERT_TRUE(eventually([&] { return broker_->stats().subscribe_denied == 2; }));  // "#" and test/nosubscribe
+  // Nothing was granted, so subscribe on an allowed filter with a second client.
+  Process s2({"mosquitto_sub", "-h", "127.0.0.1", "-p", port("local"), "-V", "mqttv5", "-t", "test/#", "-F", "%t",
+              "-C", "1", "-i", "anon-sub2"},
+             dir_ / "sub2.out");
+  ASSERT_TRUE(eventually([&] { return broker_->stats().subscriptions == 1; }));
+  // Denied publish (v5 QoS 1): PUBACK 0x87, nothing stored or delivered.
+  RawClient raw(broker_->bound_port("local"));
+  raw.send(connect_bytes(mqtt::ProtocolVersion::kV5, "raw-pub"));
+  read_packet(raw);
+  raw.send(publish_bytes(mqtt::ProtocolVersion::kV5, "other/x", 1, 3));
+  const std::string ack = read_packet(raw);
+  ASSERT_GE(ack.size(), 5u);
+  EXPECT_EQ(ack[0], '\x40');
+  EXPECT_EQ(ack[4], '\x87');
+  // Allowed to publish on test/nosubscribe, but the anonymous "test/#" subscriber may not receive it.
+  raw.send(publish_bytes(mqtt::ProtocolVersion::kV5, "test/nosubscribe", 1, 4));
+  read_packet(raw);
+  raw.send(publish_bytes(mqtt::ProtocolVersion::kV5, "test/ok", 1, 5));
+  read_packet(raw);
+  EXPECT_EQ(s2.wait(10s), 0);
+  EXPECT_EQ(gw::testing::read_file(dir_ / "sub2.out"), "test/ok\n");
+  EXPECT_EQ(sink_.messages().size(), 2u);
+  EXPECT_EQ(broker_->stats().publish_denied, 1u);
+}
+
 }  // namespace
 }  // namespace gw::broker

@@ -43,6 +43,8 @@ class FakeHost : public ConnectionHost {
     retained_for.push_back(f);
   }
   bool unsubscribe(Connection&, const std::string& f) override { return subs.erase(f) > 0; }
+  bool may_publish(const Connection&, const std::string& topic) override { return topic.rfind("denied/", 0) != 0; }
+  bool may_subscribe(const Connection&, std::string_view filter) override { return filter.rfind("denied/", 0) != 0; }
   void on_disconnect(Connection&, std::optional<WillMessage> w, uint32_t expiry, SessionState st) override {
     ++disconnects;
     will = std::move(w);
@@ -736,6 +738,117 @@ TEST_F(ConnectionTest, SessionStateIsHandedOverAndResumed) {
   out = take(ProtocolVersion::kV5);
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(std::get<mqtt::Publish>(out[0]).packet_id, 3);
+}
+
+
+// ---- Authorisation and topic limits (issue 3) ------------------------------
+
+TEST_F(ConnectionTest, DeniedPublishV5GetsNotAuthorizedInArrivalOrder) {
+  connect(ProtocolVersion::kV5);
+  publish(ProtocolVersion::kV5, "ok/1", 1, 1);         // awaits the sink
+  publish(ProtocolVersion::kV5, "denied/a", 1, 2);     // refused at once, but answered after id 1
+  publish(ProtocolVersion::kV5, "denied/b", 2, 3);
+  publish(ProtocolVersion::kV5, "denied/c", 0, 0);
+  EXPECT_EQ(host_.ingested.size(), 1u);  // only ok/1 reaches the sink
+  EXPECT_EQ(host_.routed.size(), 1u);
+  EXPECT_TRUE(take(ProtocolVersion::kV5).empty());
+  conn_->on_ingest_done(host_.ingested[0].token, Status::ok());
+  auto out = take(ProtocolVersion::kV5);
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(std::get<mqtt::Puback>(out[0]).packet_id, 1);
+  EXPECT_EQ(std::get<mqtt::Puback>(out[0]).reason_code, ReasonCode::kSuccess);
+  EXPECT_EQ(std::get<mqtt::Puback>(out[1]).packet_id, 2);
+  EXPECT_EQ(std::get<mqtt::Puback>(out[1]).reason_code, ReasonCode::kNotAuthorized);
+  EXPECT_EQ(std::get<mqtt::Pubrec>(out[2]).reason_code, ReasonCode::kNotAuthorized);
+  EXPECT_EQ(conn_->counters().publish_denied, 3u);
+  // The refused QoS 2 flow is over: its id may be used again for a new message.
+  publish(ProtocolVersion::kV5, "ok/2", 2, 3);
+  EXPECT_EQ(host_.ingested.size(), 2u);
+}
+
+TEST_F(ConnectionTest, DeniedPublishV311IsAcknowledgedAndDropped) {
+  connect(ProtocolVersion::kV311);
+  publish(ProtocolVersion::kV311, "denied/a", 1, 5);
+  publish(ProtocolVersion::kV311, "denied/b", 2, 6);
+  EXPECT_TRUE(host_.ingested.empty());
+  EXPECT_TRUE(host_.routed.empty());
+  // 3.1.1 §3.3.5: a positive ack; the QoS 2 flow completes normally.
+  EXPECT_EQ(conn_->take_output(), std::string("\x40\x02\x00\x05\x50\x02\x00\x06", 8));
+  conn_->on_bytes(bytes(mqtt::Pubrel{6, ReasonCode::kSuccess, {}}, ProtocolVersion::kV311));
+  EXPECT_EQ(conn_->take_output(), std::string("\x70\x02\x00\x06", 4));  // PUBCOMP
+  EXPECT_FALSE(conn_->close_requested());
+}
+
+TEST_F(ConnectionTest, DeniedSubscriptionGets0x87Or0x80) {
+  for (ProtocolVersion v : {ProtocolVersion::kV5, ProtocolVersion::kV311}) {
+    conn_.reset();
+    host_.subs.clear();
+    connect(v);
+    mqtt::Subscribe s;
+    s.packet_id = 9;
+    s.subscriptions = {{"ok/#", 1}, {"denied/x", 1}};
+    conn_->on_bytes(bytes(s, v));
+    auto out = take(v);
+    ASSERT_EQ(out.size(), 1u);
+    const auto& ack = std::get<mqtt::Suback>(out[0]);
+    ASSERT_EQ(ack.reason_codes.size(), 2u);
+    EXPECT_EQ(ack.reason_codes[0], ReasonCode::kGrantedQos1);
+    // 3.1.1 has only 0x80 Failure (§3.9.3); the decoder reads it as 0x80.
+    EXPECT_EQ(ack.reason_codes[1], v == ProtocolVersion::kV5 ? ReasonCode::kNotAuthorized : ReasonCode::kUnspecifiedError);
+    EXPECT_EQ(host_.subs.count("denied/x"), 0u);
+    EXPECT_EQ(conn_->counters().subscribe_denied, 1u);
+  }
+}
+
+TEST_F(ConnectionTest, TopicLimits) {
+  ConnectionOptions o;
+  o.max_topic_levels = 3;
+  o.max_topic_length = 20;
+  make(o);
+  connect(ProtocolVersion::kV5);
+  publish(ProtocolVersion::kV5, "a/b/c/d", 1, 1);                // 4 levels
+  publish(ProtocolVersion::kV5, "aaaaaaaaaaaaaaaaaaaaa", 1, 2);  // 21 bytes
+  publish(ProtocolVersion::kV5, "a/b/c", 1, 3);
+  auto out = take(ProtocolVersion::kV5);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(std::get<mqtt::Puback>(out[0]).reason_code, ReasonCode::kTopicNameInvalid);
+  EXPECT_EQ(std::get<mqtt::Puback>(out[1]).reason_code, ReasonCode::kTopicNameInvalid);
+  ASSERT_EQ(host_.ingested.size(), 1u);
+  EXPECT_EQ(host_.ingested[0].msg.topic, "a/b/c");
+  mqtt::Subscribe s;
+  s.packet_id = 4;
+  s.subscriptions = {{"a/+/c/#", 0}, {"a/+/#", 0}};
+  conn_->on_bytes(bytes(s, ProtocolVersion::kV5));
+  out = take(ProtocolVersion::kV5);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(std::get<mqtt::Suback>(out[0]).reason_codes,
+            (std::vector<ReasonCode>{ReasonCode::kTopicFilterInvalid, ReasonCode::kGrantedQos0}));
+  EXPECT_EQ(conn_->counters().topic_refused, 3u);
+}
+
+TEST_F(ConnectionTest, TopicTooDeepV311Closes) {
+  ConnectionOptions o;
+  o.max_topic_levels = 2;
+  make(o);
+  connect(ProtocolVersion::kV311);
+  publish(ProtocolVersion::kV311, "a/b/c", 1, 1);
+  EXPECT_TRUE(conn_->close_requested());
+  EXPECT_TRUE(host_.ingested.empty());
+}
+
+TEST_F(ConnectionTest, CertCnIsStampedAndCanBeTheUsername) {
+  ConnectionOptions o;
+  o.cert_cn_as_username = true;
+  make(o);
+  conn_->set_cert_cn("line-7");
+  mqtt::Connect c;
+  c.username = "spoofed";
+  connect(ProtocolVersion::kV5, c);
+  EXPECT_EQ(conn_->username(), "line-7");
+  publish(ProtocolVersion::kV5, "t", 0, 0);
+  ASSERT_EQ(host_.ingested.size(), 1u);
+  EXPECT_EQ(host_.ingested[0].msg.username, "line-7");
+  EXPECT_EQ(host_.ingested[0].msg.cert_cn, "line-7");
 }
 
 }  // namespace
