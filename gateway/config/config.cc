@@ -347,6 +347,9 @@ class Loader {
   void load_gateway(const YAML::Node& n, Config& c);
   void load_listeners(const YAML::Node& n, Config& c);
   void load_store(const YAML::Node* n, Config& c);
+  void load_limits(const YAML::Node& n, Config& c);
+  void load_auth(const YAML::Node& n, Config& c);
+  void load_acl(const YAML::Node& n, Config& c);
   void load_uplinks(const YAML::Node& n, Config& c);
   void load_routes(const YAML::Node& n, Config& c);
   void load_default_route(const YAML::Node& n, Config& c);
@@ -376,11 +379,15 @@ Config Loader::load(const YAML::Node& root) {
     return c;
   }
   Map m(*this, root, "the top level",
-        {"gateway", "listeners", "store", "uplinks", "routes", "default_route", "telemetry"});
+        {"gateway", "listeners", "limits", "auth", "acl", "store", "uplinks", "routes", "default_route",
+         "telemetry"});
   if (!m.ok()) return c;
   if (const YAML::Node* n = m.require("gateway", "the top level")) load_gateway(*n, c);
   if (const YAML::Node* n = m.require("listeners", "the top level")) load_listeners(*n, c);
   load_store(m.get("store"), c);
+  if (const YAML::Node* n = m.get("limits")) load_limits(*n, c);
+  if (const YAML::Node* n = m.get("auth")) load_auth(*n, c);
+  if (const YAML::Node* n = m.get("acl")) load_acl(*n, c);
   if (const YAML::Node* n = m.get("uplinks")) load_uplinks(*n, c);
   if (const YAML::Node* n = m.get("routes")) load_routes(*n, c);
   if (const YAML::Node* n = m.get("default_route")) load_default_route(*n, c);
@@ -469,6 +476,158 @@ void Loader::load_listeners(const YAML::Node& n, Config& c) {
 }
 
 void Loader::load_store(const YAML::Node* n, Config& c) {
+void Loader::load_limits(const YAML::Node& n, Config& c) {
+  Map m(*this, n, "limits",
+        {"max_packet_size", "max_keepalive", "max_inflight", "max_queued_messages", "max_topic_levels",
+         "max_topic_length", "connect_timeout"});
+  LimitsConfig& l = c.limits;
+  l.pos = m.pos();
+  if (!m.ok()) return;
+  set(m, "max_packet_size", l.max_packet_size, [&](auto& v, auto& k) -> std::optional<uint64_t> {
+    auto s = size(v, k, 64);
+    if (s && *s > 268435455) {  // MQTT's largest packet (§2.2.3)
+      error(pos(v), std::string(k) + ": at most 256MiB (the MQTT maximum)");
+      return std::nullopt;
+    }
+    return s;
+  });
+  auto positive_seconds = [&](auto& v, auto& k) -> std::optional<std::chrono::seconds> {
+    auto d = seconds(v, k);
+    if (d && (d->count() < 1 || d->count() > 65535)) {
+      error(pos(v), std::string(k) + ": expected 1s to 65535s, got '" + v.Scalar() + "'");
+      return std::nullopt;
+    }
+    return d;
+  };
+  set(m, "max_keepalive", l.max_keepalive, positive_seconds);
+  set(m, "connect_timeout", l.connect_timeout, positive_seconds);
+  set(m, "max_inflight", l.max_inflight, [&](auto& v, auto& k) { return integer(v, k, 1, 65535); });
+  set(m, "max_queued_messages", l.max_queued_messages,
+      [&](auto& v, auto& k) { return integer(v, k, 0, 10000000); });
+  set(m, "max_topic_levels", l.max_topic_levels, [&](auto& v, auto& k) { return integer(v, k, 1, 1000); });
+  set(m, "max_topic_length", l.max_topic_length, [&](auto& v, auto& k) { return integer(v, k, 1, 65535); });
+}
+
+void Loader::load_auth(const YAML::Node& n, Config& c) {
+  Map m(*this, n, "auth", {"allow_anonymous", "password_file"});
+  c.auth.pos = m.pos();
+  if (!m.ok()) return;
+  if (const YAML::Node* v = m.get("allow_anonymous")) {
+    std::optional<AllowAnonymous> a;
+    if (v->IsScalar() && v->Scalar() == "force") {
+      a = AllowAnonymous::kForce;
+    } else if (v->IsScalar() && bool_value(v->Scalar())) {
+      a = *bool_value(v->Scalar()) ? AllowAnonymous::kLoopbackOnly : AllowAnonymous::kNever;
+    } else {
+      error(pos(*v), "allow_anonymous: expected true, false or force, got " + describe(*v));
+    }
+    if (a) c.auth.allow_anonymous = *a;
+    if (a == AllowAnonymous::kLoopbackOnly) {
+      for (const ListenerConfig& l : c.listeners) {
+        if (l.host.rfind("127.", 0) != 0 && l.host != "::1" && l.host != "localhost") {
+          warning(pos(*v), "allow_anonymous: true applies to loopback listeners only; listener '" + l.name +
+                               "' still needs credentials (write 'force' to allow anonymous clients there)");
+        }
+      }
+    }
+  }
+  if (const YAML::Node* v = m.get("password_file")) {
+    if (auto s = str(*v, "password_file")) {
+      if (s->empty()) {
+        error(pos(*v), "password_file: must not be empty");
+      } else {
+        c.auth.password_file = resolve(base_dir_, *s);
+      }
+    }
+  }
+}
+
+namespace {
+
+// Empty when `f` is a valid MQTT topic filter (§4.7.1) once %u / %c are
+// substituted; otherwise why not.
+std::string acl_filter_problem(const std::string& f) {
+  if (f.empty()) return "empty topic";
+  size_t start = 0;
+  while (true) {
+    const size_t slash = f.find('/', start);
+    const std::string level = f.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+    if (level.find('#') != std::string::npos && (level != "#" || slash != std::string::npos)) {
+      return "'#' must be the whole last level";
+    }
+    if (level.find('+') != std::string::npos && level != "+") return "'+' must be a whole level";
+    if (slash == std::string::npos) return {};
+    start = slash + 1;
+  }
+}
+
+}  // namespace
+
+void Loader::load_acl(const YAML::Node& n, Config& c) {
+  c.acl.emplace();
+  if (!n.IsSequence()) {
+    error(pos(n), "acl: expected a list of rules, got " + describe(n));
+    return;
+  }
+  for (const auto& item : n) {
+    Map m(*this, item, "acl rule", {"who", "allow", "deny", "topics"});
+    if (!m.ok()) continue;
+    AclRuleConfig r;
+    r.pos = m.pos();
+    if (const YAML::Node* w = m.require("who", "acl rule")) {
+      if (w->IsScalar() && w->Scalar() == "any") {
+        r.who_any = true;
+      } else if (w->IsMap()) {
+        Map wm(*this, *w, "acl who", {"username", "client_id", "cert_cn", "anonymous"});
+        auto glob = [&](const std::string& key, std::optional<std::string>& out) {
+          if (const YAML::Node* v = wm.get(key)) {
+            if (auto s = str(*v, key)) out = *s;
+          }
+        };
+        glob("username", r.username);
+        glob("client_id", r.client_id);
+        glob("cert_cn", r.cert_cn);
+        if (const YAML::Node* v = wm.get("anonymous")) r.anonymous = boolean(*v, "anonymous");
+        if (wm.ok() && !r.username && !r.client_id && !r.cert_cn && !r.anonymous) {
+          error(pos(*w), "who: name at least one of username, client_id, cert_cn, anonymous (or write who: any)");
+        }
+      } else {
+        error(pos(*w), "who: expected any or a map of username, client_id, cert_cn, anonymous, got " +
+                           describe(*w));
+      }
+    }
+    const YAML::Node* actions = m.get("allow");
+    if (m.has("allow") == m.has("deny")) {
+      error(m.pos(), "acl rule: give exactly one of allow: or deny:");
+    }
+    if (actions == nullptr) {
+      actions = m.get("deny");
+      r.allow = false;
+    }
+    if (actions != nullptr) {
+      for (const auto& [p, a] : string_list(*actions, r.allow ? "allow" : "deny")) {
+        if (a == "publish") {
+          r.publish = true;
+        } else if (a == "subscribe") {
+          r.subscribe = true;
+        } else {
+          error(p, std::string(r.allow ? "allow" : "deny") + ": expected publish or subscribe, got '" + a + "'");
+        }
+      }
+    }
+    if (const YAML::Node* t = m.require("topics", "acl rule")) {
+      for (auto& [p, f] : string_list(*t, "topics")) {
+        if (const std::string why = acl_filter_problem(f); !why.empty()) {
+          error(p, "topics: '" + f + "' is not a topic filter: " + why);
+          continue;
+        }
+        r.topics.push_back(std::move(f));
+      }
+    }
+    c.acl->push_back(std::move(r));
+  }
+}
+
   StoreConfig& s = c.store;
   if (n != nullptr) {
     Map m(*this, *n, "store",

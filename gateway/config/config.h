@@ -67,6 +67,52 @@ struct ListenerConfig {
   uint32_t max_connections = 1000;       // default: 1000
 };
 
+// ---------------------------------------------------------------- broker limits
+// `limits:` (issue 3): per connection / session, for every listener.
+struct LimitsConfig {
+  SourcePos pos;
+  uint64_t max_packet_size = 256 * 1024;     // default: 256KiB, inbound (MQTT 5 0x95 above)
+  std::chrono::seconds max_keepalive{60};    // default: 60s; more (or 0) is held to it
+  uint32_t max_inflight = 20;                // default: 20 outbound QoS 1/2 awaiting ack
+  uint32_t max_queued_messages = 1000;       // default: 1000 per session (also offline)
+  uint32_t max_topic_levels = 16;            // default: 16
+  uint32_t max_topic_length = 1024;          // default: 1024 bytes
+  std::chrono::seconds connect_timeout{10};  // default: 10s from accept (TLS included) to CONNECT
+};
+
+// ---------------------------------------------------------------- auth
+// `auth.allow_anonymous`: clients with neither a checked password nor a
+// verified client certificate.
+enum class AllowAnonymous {
+  kLoopbackOnly,  // default, and `true`: only on listeners bound to 127.0.0.0/8 or ::1
+  kNever,         // `false`
+  kForce,         // `force`: on every listener
+};
+
+struct AuthConfig {
+  SourcePos pos;
+  AllowAnonymous allow_anonymous = AllowAnonymous::kLoopbackOnly;
+  // default: none (usernames are not checked). Relative paths resolve against
+  // the config file's folder. Written by `edge-gateway passwd FILE USER`.
+  std::filesystem::path password_file;
+};
+
+// One `acl:` rule: {who: ..., allow|deny: [publish, subscribe], topics: [...]}.
+struct AclRuleConfig {
+  SourcePos pos;
+  // `who: any`, or a map whose keys are ANDed: username / client_id / cert_cn
+  // (globs) and anonymous (true|false).
+  bool who_any = false;
+  std::optional<bool> anonymous;
+  std::optional<std::string> username;
+  std::optional<std::string> client_id;
+  std::optional<std::string> cert_cn;
+  bool allow = true;  // `allow:` or `deny:`
+  bool publish = false;
+  bool subscribe = false;
+  std::vector<std::string> topics;  // topic filters with %u (username) and %c (client id)
+};
+
 // ---------------------------------------------------------------- store
 enum class Durability {
   kFsync,  // WAL, synchronous=FULL: an acked message survives power loss
@@ -269,6 +315,11 @@ struct Config {
 };
 
 struct LoadResult {
+  LimitsConfig limits;
+  AuthConfig auth;
+  // default: unset = every authenticated client may publish and subscribe
+  // anywhere; set (even empty): first matching rule decides, none = deny.
+  std::optional<std::vector<AclRuleConfig>> acl;
   std::optional<Config> config;  // set only when diagnostics has no error
   std::vector<Diagnostic> diagnostics;  // errors and warnings, in file order
   // When there are errors but the YAML parsed: the tree as far as it could be

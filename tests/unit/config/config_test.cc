@@ -162,6 +162,71 @@ TEST(ConfigLoad, RelativePathsAndTls) {
   EXPECT_EQ(c.uplinks[1].mqtt_version, MqttVersion::kV311);
 }
 
+TEST(ConfigLoad, Issue3BrokerSections) {
+  const std::string yaml =
+      "gateway: {id: gw1}\n"
+      "listeners:\n"
+      "  - {name: local, bind: 127.0.0.1:1883}\n"
+      "  - name: plant\n"
+      "    bind: 0.0.0.0:8883\n"
+      "    tls: {cert: server.crt, key: server.key, client_ca: ca.crt, require_client_cert: true, "
+      "cert_cn_as_username: true}\n"
+      "    max_connections: 2000\n"
+      "limits:\n"
+      "  max_packet_size: 256KiB\n"
+      "  max_keepalive: 60s\n"
+      "  max_inflight: 20\n"
+      "  max_queued_messages: 1000\n"
+      "  max_topic_levels: 16\n"
+      "  max_topic_length: 512\n"
+      "  connect_timeout: 5s\n"
+      "auth:\n"
+      "  allow_anonymous: true\n"
+      "  password_file: passwd\n"
+      "acl:\n"
+      "  - {who: {username: \"line-*\"}, allow: [publish], topics: [\"plant/%u/#\"]}\n"
+      "  - {who: {anonymous: true}, deny: [subscribe], topics: [\"test/nosubscribe\"]}\n"
+      "  - {who: any, allow: [publish, subscribe], topics: [\"#\"]}\n";
+  const LoadResult r = load_string(yaml, "t.yaml", "/etc/gw");
+  ASSERT_TRUE(r.config) << ::testing::PrintToString(render(r.diagnostics));
+  // allow_anonymous: true does not reach the 0.0.0.0 listener: a warning says so.
+  ASSERT_EQ(r.diagnostics.size(), 1u);
+  EXPECT_EQ(render(r.diagnostics)[0],
+            "t.yaml:17:20: warning: allow_anonymous: true applies to loopback listeners only; listener 'plant' "
+            "still needs credentials (write 'force' to allow anonymous clients there)");
+  const Config& c = *r.config;
+  EXPECT_EQ(c.listeners[1].tls->cert, fs::path("/etc/gw/server.crt"));
+  EXPECT_TRUE(c.listeners[1].tls->cert_cn_as_username);
+  EXPECT_EQ(c.limits.max_packet_size, 256u * 1024);
+  EXPECT_EQ(c.limits.max_keepalive, seconds(60));
+  EXPECT_EQ(c.limits.max_topic_levels, 16u);
+  EXPECT_EQ(c.limits.max_topic_length, 512u);
+  EXPECT_EQ(c.limits.connect_timeout, seconds(5));
+  EXPECT_EQ(c.auth.allow_anonymous, AllowAnonymous::kLoopbackOnly);
+  EXPECT_EQ(c.auth.password_file, fs::path("/etc/gw/passwd"));
+  ASSERT_TRUE(c.acl);
+  ASSERT_EQ(c.acl->size(), 3u);
+  EXPECT_EQ(*(*c.acl)[0].username, "line-*");
+  EXPECT_TRUE((*c.acl)[0].allow && (*c.acl)[0].publish && !(*c.acl)[0].subscribe);
+  EXPECT_EQ((*c.acl)[0].topics, std::vector<std::string>{"plant/%u/#"});
+  EXPECT_TRUE(*(*c.acl)[1].anonymous);
+  EXPECT_FALSE((*c.acl)[1].allow);
+  EXPECT_TRUE((*c.acl)[2].who_any);
+}
+
+TEST(ConfigLoad, BrokerDefaults) {
+  const LoadResult r = load_string(kMinimal, "t.yaml", "/etc/gw");
+  ASSERT_TRUE(r.config);
+  EXPECT_EQ(r.config->auth.allow_anonymous, AllowAnonymous::kLoopbackOnly);
+  EXPECT_TRUE(r.config->auth.password_file.empty());
+  EXPECT_FALSE(r.config->acl);  // no acl: authenticated clients may do anything
+  EXPECT_EQ(r.config->limits.max_topic_levels, 16u);
+  EXPECT_EQ(r.config->limits.connect_timeout, seconds(10));
+  const LoadResult force = load_string(kMinimal + std::string("auth: {allow_anonymous: force}\n"), "t.yaml");
+  ASSERT_TRUE(force.config);
+  EXPECT_EQ(force.config->auth.allow_anonymous, AllowAnonymous::kForce);
+}
+
 TEST(ConfigLoad, RoutesOfIssue6Syntax) {
   const std::string yaml = std::string(kMinimal) +
                            "routes:\n"
@@ -244,11 +309,24 @@ INSTANTIATE_TEST_SUITE_P(
                   "t.yaml:7:1: error: YAML syntax error: end of sequence flow not found"},
         ErrorCase{"UnknownTopLevelKey", kBase + "rotues: []\n",
                   "t.yaml:6:1: error: unknown key 'rotues' in the top level (did you mean 'routes'?); allowed keys: "
-                  "gateway, listeners, store, uplinks, routes, default_route, telemetry"},
+                  "gateway, listeners, limits, auth, acl, store, uplinks, routes, default_route, telemetry"},
         ErrorCase{"UnknownMatchKey", kBase + "routes:\n  - {name: r, to: cloud, match: {tpoic: a}}\n",
                   "t.yaml:7:34: error: unknown key 'tpoic' in match (did you mean 'topic'?); allowed keys: topic, "
                   "properties, client_id, username, cert_cn, qos, retain, content_type, payload_format, payload, all, "
                   "any, not"},
+        ErrorCase{"AclRuleNeedsAllowOrDeny", kBase + "acl:\n  - {who: any, topics: '#'}\n",
+                  "t.yaml:7:5: error: acl rule: give exactly one of allow: or deny:"},
+        ErrorCase{"AclBadAction", kBase + "acl: [{who: any, allow: [publish, read], topics: '#'}]\n",
+                  "t.yaml:6:35: error: allow: expected publish or subscribe, got 'read'"},
+        ErrorCase{"AclBadTopic", kBase + "acl: [{who: any, deny: publish, topics: ['a/#/b']}]\n",
+                  "t.yaml:6:42: error: topics: 'a/#/b' is not a topic filter: '#' must be the whole last level"},
+        ErrorCase{"AclEmptyWho", kBase + "acl: [{who: {}, deny: publish, topics: '#'}]\n",
+                  "t.yaml:6:13: error: who: name at least one of username, client_id, cert_cn, anonymous (or write "
+                  "who: any)"},
+        ErrorCase{"AllowAnonymousValue", kBase + "auth: {allow_anonymous: maybe}\n",
+                  "t.yaml:6:25: error: allow_anonymous: expected true, false or force, got 'maybe'"},
+        ErrorCase{"LimitsKeepalive", kBase + "limits: {max_keepalive: 0s}\n",
+                  "t.yaml:6:25: error: max_keepalive: expected 1s to 65535s, got '0s'"},
         ErrorCase{"DuplicateKey", kBase + "store: {path: a.db, path: b.db}\n",
                   "t.yaml:6:21: error: duplicate key 'path' (first at line 6)"},
         ErrorCase{"WrongTypeInteger", kBase + "store: {group_max_messages: many}\n",
