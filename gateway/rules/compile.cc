@@ -231,11 +231,6 @@ class Compiler {
     opt(mc.retain, m.retain, "retain");
     opt(mc.content_type, m.content_type, "content_type");
     opt(mc.payload_format, m.payload_format, "payload_format");
-    if (mc.cert_cn) {
-      // TODO(rules): gw::Message does not carry the client certificate's CN
-      // yet (issue 3 adds TLS client certs); until then cert_cn never matches.
-      warning(mc.cert_cn->pos, "cert_cn: the broker does not report certificate names yet; this never matches");
-    }
     for (const auto& pc : mc.payload) {
       m.payload.push_back({json_path(pc), value(pc.test, "payload '" + pc.path + "'")});
     }
@@ -352,10 +347,26 @@ class Compiler {
     return t;
   }
 
+  // Matcher::required_bits / any_of_bits of a top-level matcher.
+  static void bloom(Matcher& m) {
+    for (const auto& p : m.properties) {
+      if (p.test.exists == false) continue;  // absence: nothing to require
+      const size_t h = key_hash(p.key);
+      m.required_bits |= bloom_bit(h);
+      if (p.test.equals) m.required_bits |= pair_bit(h, *p.test.equals);
+      if (p.test.has_in) {
+        uint64_t any = 0;
+        for (const auto& v : p.test.in) any |= pair_bit(h, v);
+        m.any_of_bits.push_back(any);  // an empty `in:` gives 0: never matches, like the exact test
+      }
+    }
+  }
+
   CompiledRoute route(const config::RouteConfig& r) {
     CompiledRoute c;
     c.name = r.name;
     c.match = matcher(r.match);
+    bloom(c.match);
     for (const auto& u : r.to) c.to.push_back(u.name);
     c.drop = r.drop;
     c.continue_matching = r.continue_matching;
@@ -434,7 +445,14 @@ Result<std::shared_ptr<const RouteTable>> RouteTable::compile(const config::Conf
   Compiler compiler(cfg, out);
   auto impl = std::make_unique<Impl>();
   impl->gateway_id = cfg.gateway.id;
-  for (const auto& r : cfg.routes) impl->routes.push_back(compiler.route(r));
+  for (const auto& r : cfg.routes) {
+    const auto index = static_cast<uint32_t>(impl->routes.size());
+    impl->routes.push_back(compiler.route(r));
+    const auto& topics = impl->routes.back().match.topics;
+    if (r.match.topics.empty()) impl->topicless.push_back(index);
+    for (size_t f = 0; f < topics.size(); ++f) impl->trie.add(topics[f].filter, index, static_cast<uint32_t>(f));
+  }
+  impl->trie.finish();
   impl->default_route.drop = cfg.default_route.drop;
   for (const auto& u : cfg.default_route.to) impl->default_route.to.push_back(u.name);
   impl->default_route.priority = static_cast<uint8_t>(cfg.default_route.priority);

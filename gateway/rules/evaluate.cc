@@ -18,6 +18,7 @@ void Decision::clear() {
   matched_names.clear();
   deliveries.clear();
   republish.clear();
+  topic_hits.clear();
   dropped = false;
   used_default = false;
 }
@@ -154,28 +155,30 @@ std::string_view topic_level(std::string_view topic, int level) {
   return topic.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
 }
 
-// `filter_index` receives the index of the first top-level filter that matched
-// (for captures), or -1 when the matcher has no topic filters.
-bool matches(const Matcher& m, Context& ctx, int* filter_index) {
-  const Message& msg = ctx.msg;
+// Everything of `m` but its own `topic:` filters, which the caller has checked
+// (the route table's trie, or topics_match() for nested matchers).
+bool matches_except_topics(const Matcher& m, Context& ctx);
+
+// A nested matcher (all:/any:/not:) with its own topic filters.
+bool matches(const Matcher& m, Context& ctx) {
   if (!m.topics.empty()) {
-    int found = -1;
-    for (size_t i = 0; i < m.topics.size(); ++i) {
-      const Filter& f = m.topics[i];
-      if (std::string_view(msg.topic).starts_with(f.prefix) && mqtt::topic_matches(f.filter, msg.topic)) {
-        found = static_cast<int>(i);
-        break;
-      }
-    }
-    if (found < 0) return false;
-    if (filter_index != nullptr) *filter_index = found;
+    const std::string_view topic = ctx.msg.topic;
+    const bool any = std::any_of(m.topics.begin(), m.topics.end(), [&](const Filter& f) {
+      return topic.starts_with(f.prefix) && mqtt::topic_matches(f.filter, topic);
+    });
+    if (!any) return false;
   }
+  return matches_except_topics(m, ctx);
+}
+
+bool matches_except_topics(const Matcher& m, Context& ctx) {
+  const Message& msg = ctx.msg;
   static constexpr std::string_view kDigits[] = {"0", "1", "2", "3"};
   if (!field_matches(m.qos, true, kDigits[std::min<uint8_t>(msg.qos, 3)])) return false;
   if (!field_matches(m.retain, true, msg.retain ? "true" : "false")) return false;
   if (!field_matches(m.client_id, !msg.client_id.empty(), msg.client_id)) return false;
   if (!field_matches(m.username, !msg.username.empty(), msg.username)) return false;
-  if (m.cert_cn && !field_matches(m.cert_cn, false, {})) return false;
+  if (!field_matches(m.cert_cn, !msg.cert_cn.empty(), msg.cert_cn)) return false;
   const auto& props = msg.properties;
   if (!field_matches(m.content_type, props.content_type.has_value(),
                      props.content_type ? std::string_view(*props.content_type) : std::string_view())) {
@@ -196,14 +199,14 @@ bool matches(const Matcher& m, Context& ctx, int* filter_index) {
     if (!payload_matches(p, ctx)) return false;
   }
   for (const auto& sub : m.all) {
-    if (!matches(sub, ctx, nullptr)) return false;
+    if (!matches(sub, ctx)) return false;
   }
   if (!m.any.empty() &&
-      std::none_of(m.any.begin(), m.any.end(), [&](const Matcher& sub) { return matches(sub, ctx, nullptr); })) {
+      std::none_of(m.any.begin(), m.any.end(), [&](const Matcher& sub) { return matches(sub, ctx); })) {
     return false;
   }
   for (const auto& sub : m.none) {
-    if (matches(sub, ctx, nullptr)) return false;
+    if (matches(sub, ctx)) return false;
   }
   return true;
 }
@@ -275,11 +278,41 @@ void RouteTable::evaluate(const Message& msg, Decision& out) const {
   out.clear();
   Context ctx{msg, false, {}};
   std::string topic;
-  for (size_t i = 0; i < impl_->routes.size(); ++i) {
-    const CompiledRoute& r = impl_->routes[i];
+  // Candidates in route order: the routes whose topic filter matched (from
+  // the trie, sorted so that a route's first matching filter comes first)
+  // merged with the routes that have no topic condition.
+  auto& hits = out.topic_hits;
+  impl_->trie.match(msg.topic, hits);
+  std::sort(hits.begin(), hits.end());
+  const std::vector<uint32_t>& topicless = impl_->topicless;
+  size_t h = 0;
+  size_t t = 0;
+  uint64_t bits = 0;  // property_bits(msg), computed when a route first needs them
+  bool have_bits = false;
+  while (h < hits.size() || t < topicless.size()) {
+    uint32_t i = 0;
     int filter_index = -1;
-    if (!matches(r.match, ctx, &filter_index)) continue;
-    out.matched.push_back(static_cast<uint32_t>(i));
+    if (t == topicless.size() || (h < hits.size() && hits[h].first < topicless[t])) {
+      i = hits[h].first;
+      filter_index = static_cast<int>(hits[h].second);
+      while (h < hits.size() && hits[h].first == i) ++h;  // the route's other filters
+    } else {
+      i = topicless[t++];
+    }
+    const CompiledRoute& r = impl_->routes[i];
+    if (r.match.required_bits != 0 || !r.match.any_of_bits.empty()) {
+      if (!have_bits) {
+        bits = property_bits(msg.properties.user);
+        have_bits = true;
+      }
+      if ((r.match.required_bits & ~bits) != 0) continue;
+      if (std::any_of(r.match.any_of_bits.begin(), r.match.any_of_bits.end(),
+                      [&](uint64_t any) { return (any & bits) == 0; })) {
+        continue;
+      }
+    }
+    if (!matches_except_topics(r.match, ctx)) continue;
+    out.matched.push_back(i);
     out.matched_names.push_back(r.name);
     if (r.drop) {
       out.dropped = true;

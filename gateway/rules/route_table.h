@@ -33,6 +33,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "gateway/config/config.h"
@@ -72,6 +73,11 @@ struct Decision {
   std::vector<Republish> republish;
   bool dropped = false;          // a drop route or a `drop` default decided
   bool used_default = false;     // no route matched; default_route applied
+
+  // Scratch for evaluate() (the (route, filter) pairs whose topic filter
+  // matched); not part of the result. Kept here so that a reused Decision
+  // keeps its capacity and evaluate() need not allocate.
+  std::vector<std::pair<uint32_t, uint32_t>> topic_hits;
 
   // Empties the lists, keeping their capacity, so that a reused Decision
   // makes evaluate() allocation-free for routes without templates.

@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <regex>
@@ -20,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "gateway/rules/internal/topic_trie.h"
 #include "gateway/rules/route_table.h"
 
 namespace gw::rules::internal {
@@ -60,7 +62,8 @@ struct Filter {
   std::string filter;  // MQTT filter, captures replaced by '+'
   // The literal text before the first wildcard level, without its trailing
   // '/': every matching topic starts with it, so a memcmp rejects most
-  // non-matching routes before the level-by-level match.
+  // non-matching filters before the level-by-level match. (Nested filters,
+  // in all:/any:/not:, are matched this way; top-level ones by the trie.)
   std::string prefix;
   std::vector<std::pair<std::string, int>> captures;  // name -> level index
 };
@@ -72,7 +75,32 @@ struct Matcher {
   std::vector<PayloadTest> payload;
   std::vector<Matcher> all, any, none;
   bool needs_payload = false;  // this matcher or a nested one reads the payload
+  // A precomputed pre-check of `properties` (a 64-bit Bloom filter): the
+  // bits of the keys that must be present and of the key=value pairs that
+  // `equals` requires; any_of_bits: per `in:` condition, the bits of its
+  // key=value pairs, one of which must be present. A message whose
+  // property_bits() lacks a required bit cannot match, so the route is
+  // skipped without comparing strings; a message that has them all is then
+  // checked exactly. Filled for top-level matchers only.
+  uint64_t required_bits = 0;
+  std::vector<uint64_t> any_of_bits;
 };
+
+// Bloom bits of a user property key, and of a key=value pair.
+inline uint64_t bloom_bit(size_t hash) { return uint64_t{1} << ((hash * 0x9E3779B97F4A7C15ull) >> 58); }
+inline size_t key_hash(std::string_view key) { return std::hash<std::string_view>{}(key); }
+inline uint64_t pair_bit(size_t key_hash, std::string_view value) {
+  return bloom_bit(key_hash ^ (std::hash<std::string_view>{}(value) * 31 + 0x51ED27ull));
+}
+// The bits of every key and key=value pair of a message's user properties.
+inline uint64_t property_bits(const std::vector<UserProperty>& user) {
+  uint64_t bits = 0;
+  for (const auto& [k, v] : user) {
+    const size_t h = key_hash(k);
+    bits |= bloom_bit(h) | pair_bit(h, v);
+  }
+  return bits;
+}
 
 struct TemplatePart {
   enum class Kind { kLiteral, kClientId, kUsername, kTopic, kTopicLevel, kCapture, kProperty };
@@ -117,5 +145,9 @@ struct RouteTable::Impl {
   std::string gateway_id;
   std::vector<internal::CompiledRoute> routes;
   internal::CompiledDefault default_route;
+  // The top-level `topic:` filters of all routes; a route without one is in
+  // `topicless` (ascending), because it is a candidate for every message.
+  internal::TopicTrie trie;
+  std::vector<uint32_t> topicless;
 };
 }  // namespace gw::rules

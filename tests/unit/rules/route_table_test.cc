@@ -202,6 +202,29 @@ TEST(RouteTable, RouteWithoutMatchCatchesEverything) {
   EXPECT_EQ(deliveries(d), (std::vector<std::string>{"all>cloud p=5 ttl=0"}));
 }
 
+TEST(RouteTable, TrieKeepsFileOrderAcrossTopicAndTopiclessRoutes) {
+  auto table = compile_yaml(
+      "routes:\n"
+      "  - {name: t0, match: {topic: \"a/#\"}, to: cloud, continue: true}\n"
+      "  - {name: t1, match: {properties: {k: v}}, to: cloud, continue: true}\n"
+      "  - {name: t2, match: {topic: [x/y, \"a/+\"]}, to: cloud, continue: true}\n"
+      "  - {name: t3, match: {topic: \"+/b\", any: [{topic: \"a/#\"}]}, to: cloud, continue: true}\n"
+      "  - {name: t4, to: cloud, continue: true}\n"
+      "  - {name: t5, match: {topic: [\"{s}/b\", \"a/{s}\"]}, to: aws, topic: \"s/{s}\"}\n");
+  ASSERT_TRUE(table);
+  Decision d;
+  table->evaluate(message("a/b", {{"k", "v"}}), d);
+  EXPECT_EQ(matched(d), (std::vector<std::string>{"t0", "t1", "t2", "t3", "t4", "t5"}));
+  // Both filters of t5 match; the captures come from the first one.
+  EXPECT_EQ(d.deliveries.back().cloud_topic, "s/a");
+  table->evaluate(message("a/c"), d);
+  EXPECT_EQ(matched(d), (std::vector<std::string>{"t0", "t2", "t4", "t5"}));
+  EXPECT_EQ(d.deliveries.back().cloud_topic, "s/c");
+  table->evaluate(message("z/b"), d);  // t3's nested topic condition fails
+  EXPECT_EQ(matched(d), (std::vector<std::string>{"t4", "t5"}));
+  EXPECT_EQ(d.deliveries.back().cloud_topic, "s/z");
+}
+
 // ------------------------------------------------------------ issue 6 conditions
 
 struct ConditionCase {
@@ -243,6 +266,13 @@ TEST(RouteTable, ConditionTable) {
       {"{not: {client_id: {glob: \"test-*\"}}}", alarm, true},
       {"{not: [{qos: 0}, {client_id: dev-1}]}", alarm, false},
       {"{username: {exists: false}}", alarm, true},
+      {"{cert_cn: {glob: \"plc-*.plant.local\"}}", alarm, false},
+      {"{cert_cn: {glob: \"plc-*.plant.local\"}}",
+       with(alarm, [](Message& m) { m.cert_cn = "plc-07.plant.local"; }), true},
+      {"{cert_cn: {glob: \"plc-*.plant.local\"}}", with(alarm, [](Message& m) { m.cert_cn = "hmi-1.plant.local"; }),
+       false},
+      {"{cert_cn: {exists: false}}", alarm, true},
+      {"{cert_cn: {exists: true}}", with(alarm, [](Message& m) { m.cert_cn = "x"; }), true},
       {"{username: ops}", with(alarm, [](Message& m) { m.username = "ops"; }), true},
       {"{qos: 1}", alarm, true},
       {"{qos: [0, 2]}", alarm, false},
