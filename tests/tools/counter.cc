@@ -15,7 +15,7 @@
 // number up to the highest sent that never arrived, acked or not.
 //
 // Stops on SIGINT/SIGTERM, after --timeout seconds, after --idle seconds
-// without a new message (once one was seen), or with --until-acked as soon as
+// without a new message (once one was seen and the acked files exist), or with --until-acked as soon as
 // every acked message has arrived (the acked files are re-read until they
 // exist). --per-client adds one line per client.
 //
@@ -263,7 +263,11 @@ int run(int argc, char** argv) {
       reason = "timeout";
       break;
     }
-    if (idle_s > 0 && distinct > 0 && now - last_change > std::chrono::duration<double>(idle_s)) {
+    // With acked files, idleness only counts once they are there (the load
+    // is over), measured from whichever came last.
+    if (!acked_files.empty() && !acked_loaded && load_acked()) last_change = std::max(last_change, now);
+    if (idle_s > 0 && distinct > 0 && (acked_files.empty() || acked_loaded) &&
+        now - last_change > std::chrono::duration<double>(idle_s)) {
       reason = "idle";
       break;
     }
