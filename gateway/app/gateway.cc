@@ -23,7 +23,21 @@ Result<std::unique_ptr<Gateway>> Gateway::create(const config::Config& cfg,
   gw->store_ = std::move(store).value();
 
   for (const auto& up : cfg.uplinks) {
-    auto engine = make_engine(cfg, up, *gw->store_, clock);
+    // Cloud -> device: republished to local subscribers. The broker exists
+    // before any engine starts (start()), so the pointer is set by then.
+    auto downlink = [g = gw.get(), &clock](uplink::Publish p) {
+      if (!g->broker_) return;
+      Message m;
+      m.topic = std::move(p.topic);
+      m.payload = std::move(p.payload);
+      m.qos = static_cast<uint8_t>(std::min(p.qos, 1));
+      m.properties.user = std::move(p.user_properties);
+      m.properties.content_type = std::move(p.content_type);
+      m.protocol_version = 5;
+      m.received_at_ms = clock.wall_ms();
+      g->broker_->publish_local(std::move(m));
+    };
+    auto engine = make_engine(cfg, up, *gw->store_, clock, std::move(downlink));
     if (!engine.is_ok()) return engine.status().with_context("uplink '" + up.name + "'");
     gw->engines_.push_back(std::move(engine).value());
   }

@@ -100,7 +100,8 @@ uplink::Compression compression(config::Compression c) {
 }  // namespace
 
 Result<std::unique_ptr<uplink::Engine>> make_engine(const config::Config& cfg, const config::UplinkConfig& up,
-                                                    store::Store& store, const Clock& clock) {
+                                                    store::Store& store, const Clock& clock,
+                                                    uplink::DownlinkHandler on_downlink) {
   uplink::Registry registry;
   register_builtin_profiles(registry);
   auto profile = registry.create(config::to_string(up.type), profile_settings(cfg, up));
@@ -117,6 +118,8 @@ Result<std::unique_ptr<uplink::Engine>> make_engine(const config::Config& cfg, c
   o.backoff.initial = up.backoff.initial;
   o.backoff.max = up.backoff.max;
   o.backoff.multiplier = up.backoff.multiplier;
+  for (const auto& d : up.downlink) o.downlink.push_back({d.from, d.to});
+  o.on_downlink = std::move(on_downlink);
   return uplink::Engine::create(std::move(o), std::move(profile).value(), store, clock);
 }
 

@@ -21,10 +21,13 @@ broker::BrokerOptions broker_options(const config::Config& cfg);
 // Every cloud profile this binary was built with (CMake GW_PLUGIN_*).
 void register_builtin_profiles(uplink::Registry& registry);
 
-// Builds the engine of one uplink with its cloud profile. Errors:
-// kInvalidArgument (profile settings), kNotFound (type not built in).
+// Builds the engine of one uplink with its cloud profile. Downlink messages
+// (the uplink's `downlink:` rules) go to `on_downlink`, on the engine thread.
+// Errors: kInvalidArgument (profile settings, downlink rules), kNotFound
+// (type not built in).
 Result<std::unique_ptr<uplink::Engine>> make_engine(const config::Config& cfg, const config::UplinkConfig& up,
-                                                    store::Store& store, const Clock& clock);
+                                                    store::Store& store, const Clock& clock,
+                                                    uplink::DownlinkHandler on_downlink = {});
 
 // When a delivery expires: the shorter of the route's TTL and the MQTT 5
 // message expiry, counted from the receive time; 0 = never.

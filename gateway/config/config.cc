@@ -706,13 +706,13 @@ void Loader::load_uplinks(const YAML::Node& n, Config& c) {
     const bool cloud = u.type != UplinkType::kMqtt;
     Keys mqtt_keys = {"name",         "type",     "host",     "port", "client_id", "topic",     "batch",
                       "compression",  "mqtt_version", "username", "password", "tls", "keepalive", "backoff",
-                      "replay"};
+                      "replay", "downlink"};
     Keys aws_keys = {"name",        "type",         "host",     "port", "client_id", "topic",     "batch",
                      "compression", "mqtt_version", "tls",      "keepalive", "backoff", "replay", "ca_file",
-                     "auth",        "alpn"};
+                     "auth",        "alpn",         "downlink"};
     Keys azure_keys = {"name",         "type", "host",      "port",    "device_id", "topic",   "batch",
                        "compression",  "tls",  "keepalive", "backoff", "replay",    "ca_file", "auth",
-                       "mqtt_version"};
+                       "mqtt_version", "downlink"};
     const Keys& keys = u.type == UplinkType::kMqtt         ? mqtt_keys
                        : u.type == UplinkType::kAwsIotCore ? aws_keys
                                                            : azure_keys;
@@ -815,6 +815,28 @@ void Loader::load_uplinks(const YAML::Node& n, Config& c) {
       }
     }
     set(m, "alpn", u.alpn, [&](auto& v, auto& k) { return boolean(v, k); });
+    if (const YAML::Node* v = m.get("downlink")) {
+      if (!v->IsSequence()) {
+        error(pos(*v), "downlink: expected a list of {from: FILTER, to: TOPIC}, got " + describe(*v));
+      } else {
+        for (const auto& d : *v) {
+          Map dm(*this, d, "downlink", {"from", "to"});
+          if (!dm.ok()) continue;
+          DownlinkConfig dc;
+          dc.pos = pos(d);
+          if (const YAML::Node* x = dm.require("from", "downlink")) {
+            if (auto s = str(*x, "from")) dc.from = *s;
+          }
+          if (const YAML::Node* x = dm.require("to", "downlink")) {
+            if (auto s = str(*x, "to")) dc.to = *s;
+          }
+          if (dc.to.find_first_of("+#") != std::string::npos) {
+            error(dc.pos, "downlink: 'to' must be a topic name, without + or #");
+          }
+          u.downlink.push_back(std::move(dc));
+        }
+      }
+    }
     set(m, "device_id", u.device_id, [&](auto& v, auto& k) { return name(v, k); });
     if (u.type == UplinkType::kAzureIotHub) {
       (void)m.require("device_id", "uplink (type azure_iot_hub)");

@@ -167,6 +167,15 @@ struct BackoffConfig {
   double multiplier = 2.0;  // default: 2.0; must be >= 1
 };
 
+// Cloud -> device (issue 5): cloud topic filter -> local topic template.
+// `from` may use {gateway_id}; `to` may use {gateway_id}, {topic}, {topic[N]}
+// (gateway/uplink/downlink.h). The first matching entry wins.
+struct DownlinkConfig {
+  SourcePos pos;
+  std::string from;
+  std::string to;
+};
+
 struct UplinkConfig {
   SourcePos pos;
   std::string name;  // required, unique among uplinks
@@ -192,6 +201,7 @@ struct UplinkConfig {
   std::string sas_key;    // azure_iot_hub: `auth: {sas_key}`; never logged
   Duration sas_token_ttl{3600 * 1000};  // default: 1h (`auth: {token_ttl}`)
   bool alpn = false;  // aws_iot_core on port 443: ALPN x-amzn-mqtt-ca; default false
+  std::vector<DownlinkConfig> downlink;  // default: none (no cloud subscriptions)
 };
 
 // ---------------------------------------------------------------- routes

@@ -381,7 +381,7 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"UnknownUplinkKeyForType", kBase + "  - {name: c2, host: h, device_id: x}\n",
                   "t.yaml:6:25: error: unknown key 'device_id' in uplink (type mqtt); allowed keys: name, type, "
                   "host, port, client_id, topic, batch, compression, mqtt_version, username, password, tls, "
-                  "keepalive, backoff, replay"},
+                  "keepalive, backoff, replay, downlink"},
         ErrorCase{"UplinkTopicPlaceholder", kBase + "  - {name: c2, host: h, topic: 'gw/{gw}'}\n",
                   "t.yaml:6:32: error: topic: unknown placeholder '{gw}' in uplink topic; allowed: {gateway_id}, "
                   "{route}, {uplink}"},
