@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "gateway/app/gateway.h"
+#include "gateway/app/passwd_cmd.h"
 #include "gateway/config/config.h"
 #include "gateway/rules/route_table.h"
 #include "gateway/telemetry/logging.h"
@@ -41,6 +42,7 @@ constexpr const char* kUsage =
     "              [--qos N] [--retain] [--content-type T] [--payload JSON]\n"
     "                                           show where a message would go\n"
     "  decode [FILE|-]                          print a batch payload as JSON lines\n"
+    "  passwd FILE USER [--iterations N]        add/update a broker user (password from a prompt or stdin)\n"
     "  version                                  print the version\n";
 
 int usage_error(const std::string& message) {
@@ -260,6 +262,7 @@ int main(int argc, char** argv) {
   if (cmd == "check-config") return cmd_check_config(args);
   if (cmd == "decode") return cmd_decode(args);
   if (cmd == "routes") return cmd_routes(args);
+  if (cmd == "passwd") return cmd_passwd(args);
   if (cmd == "help" || cmd == "--help" || cmd == "-h") {
     std::fputs(kUsage, stdout);
     return kExitOk;

@@ -42,7 +42,48 @@ broker::BrokerOptions broker_options(const config::Config& cfg) {
     lo.name = l.name;
     lo.host = l.host;
     lo.port = l.port;
+    lo.max_connections = l.max_connections;
+    if (l.tls) {
+      broker::TlsOptions t;
+      t.cert = l.tls->cert.string();
+      t.key = l.tls->key.string();
+      t.client_ca = l.tls->client_ca.string();
+      t.require_client_cert = l.tls->require_client_cert;
+      t.cert_cn_as_username = l.tls->cert_cn_as_username;
+      lo.tls = std::move(t);
+    }
     o.listeners.push_back(std::move(lo));
+  }
+  const config::LimitsConfig& lim = cfg.limits;
+  o.max_packet_size = lim.max_packet_size;
+  o.max_keepalive = lim.max_keepalive;
+  o.connect_timeout = lim.connect_timeout;
+  o.max_inflight = lim.max_inflight;
+  o.max_queued_messages = lim.max_queued_messages;
+  o.max_topic_levels = lim.max_topic_levels;
+  o.max_topic_length = lim.max_topic_length;
+  switch (cfg.auth.allow_anonymous) {
+    case config::AllowAnonymous::kLoopbackOnly: o.auth.allow_anonymous = broker::AnonymousPolicy::kLoopbackOnly; break;
+    case config::AllowAnonymous::kNever: o.auth.allow_anonymous = broker::AnonymousPolicy::kNever; break;
+    case config::AllowAnonymous::kForce: o.auth.allow_anonymous = broker::AnonymousPolicy::kAlways; break;
+  }
+  o.auth.password_file = cfg.auth.password_file.string();
+  if (cfg.acl) {
+    std::vector<broker::AclRule> rules;
+    for (const config::AclRuleConfig& r : *cfg.acl) {
+      broker::AclRule a;
+      a.who.any = r.who_any;
+      a.who.anonymous = r.anonymous;
+      a.who.username = r.username;
+      a.who.client_id = r.client_id;
+      a.who.cert_cn = r.cert_cn;
+      a.allow = r.allow;
+      a.publish = r.publish;
+      a.subscribe = r.subscribe;
+      a.topics = r.topics;
+      rules.push_back(std::move(a));
+    }
+    o.acl = std::move(rules);
   }
   return o;
 }
