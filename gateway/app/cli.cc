@@ -39,7 +39,8 @@ constexpr const char* kUsage =
     "  run --config FILE [--log-level LEVEL]   run the gateway in the foreground\n"
     "  check-config FILE                        validate a config file\n"
     "  routes test --config FILE --topic T [--prop K=V]... [--client-id C] [--username U]\n"
-    "              [--qos N] [--retain] [--content-type T] [--payload JSON]\n"
+    "              [--qos N] [--retain] [--content-type T] [--payload JSON] [--cert-cn CN]\n"
+    "              [--payload-format 0|1]\n"
     "                                           show where a message would go\n"
     "  decode [FILE|-]                          print a batch payload as JSON lines\n"
     "  passwd FILE USER [--iterations N]        add/update a broker user (password from a prompt or stdin)\n"
@@ -149,9 +150,14 @@ int cmd_routes(const std::vector<std::string>& args) {
       msg.client_id = v;
     } else if (a == "--username") {
       msg.username = v;
+    } else if (a == "--cert-cn") {
+      msg.cert_cn = v;
     } else if (a == "--qos") {
       if (v != "0" && v != "1" && v != "2") return usage_error("--qos takes 0, 1 or 2");
       msg.qos = static_cast<uint8_t>(v[0] - '0');
+    } else if (a == "--payload-format") {
+      if (v != "0" && v != "1") return usage_error("--payload-format takes 0 or 1");
+      msg.properties.payload_format = static_cast<uint8_t>(v[0] - '0');
     } else if (a == "--content-type") {
       msg.properties.content_type = v;
     } else if (a == "--payload") {
