@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "gateway/app/gateway.h"
+#include "gateway/app/queue_cmd.h"
 #include "gateway/app/passwd_cmd.h"
 #include "gateway/config/config.h"
 #include "gateway/rules/route_table.h"
@@ -43,6 +44,7 @@ constexpr const char* kUsage =
     "              [--payload-format 0|1]\n"
     "                                           show where a message would go\n"
     "  decode [FILE|-]                          print a batch payload as JSON lines\n"
+    "  queue stats|peek|purge|replay ...        inspect or repair the queue (queue help)\n"
     "  passwd FILE USER [--iterations N]        add/update a broker user (password from a prompt or stdin)\n"
     "  version                                  print the version\n";
 
@@ -268,6 +270,7 @@ int main(int argc, char** argv) {
   if (cmd == "check-config") return cmd_check_config(args);
   if (cmd == "decode") return cmd_decode(args);
   if (cmd == "routes") return cmd_routes(args);
+  if (cmd == "queue") return cmd_queue(args);
   if (cmd == "passwd") return cmd_passwd(args);
   if (cmd == "help" || cmd == "--help" || cmd == "-h") {
     std::fputs(kUsage, stdout);

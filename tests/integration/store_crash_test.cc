@@ -1,0 +1,175 @@
+// Issue 4's promise end to end, with real third-party parts on both ends:
+// Paho C QoS 1 devices -> the edge-gateway binary -> a real mosquitto as the
+// cloud. The gateway is killed with SIGKILL at random moments and restarted;
+// every message whose PUBACK a device received must reach the cloud (zero
+// lost; duplicates are allowed and reported). Also: a full queue answers
+// MQTT 5 PUBACK 0x97 to a real mosquitto_pub.
+#include <signal.h>
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+#include <thread>
+
+#include "tests/integration/cloud_sink.h"
+#include "tests/support/process.h"
+#include "tests/support/qos1_publisher.h"
+
+namespace gw::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+class StoreEndToEnd : public ::testing::Test {
+ protected:
+  void write_config(const std::string& store_extra, uint16_t cloud_port) {
+    config_ = dir_ / "gateway.yaml";
+    write_file(config_, R"(gateway:
+  id: crash-gw
+  data_dir: ./var
+listeners:
+  - name: local
+    bind: 127.0.0.1:)" + std::to_string(device_port_) + R"(
+store:
+  path: queue.db
+  group_window: 2ms
+)" + store_extra + R"(
+uplinks:
+  - name: cloud
+    type: mqtt
+    host: 127.0.0.1
+    port: )" + std::to_string(cloud_port) + R"(
+    client_id: crash-gw
+    topic: "gw/{gateway_id}/{route}"
+    batch: {max_messages: 500, max_bytes: 65536, linger: 20ms}
+    backoff: {initial: 50ms, max: 500ms}
+routes:
+  - name: telemetry
+    match: {topic: "plant/#"}
+    to: cloud
+default_route: drop
+)");
+  }
+
+  void start_gateway() {
+    ++runs_;
+    gateway_ = std::make_unique<Process>(
+        std::vector<std::string>{built_binary("gateway/app/edge-gateway").string(), "run", "--config",
+                                 config_.string()},
+        dir_ / ("gateway-" + std::to_string(runs_) + ".log"));
+    ASSERT_TRUE(wait_for_port(device_port_)) << read_file(dir_ / ("gateway-" + std::to_string(runs_) + ".log"));
+  }
+
+  std::string logs() const {
+    std::string all;
+    for (int i = 1; i <= runs_; ++i) all += read_file(dir_ / ("gateway-" + std::to_string(i) + ".log"));
+    return all.size() > 6000 ? all.substr(all.size() - 6000) : all;
+  }
+
+  TempDir dir_;
+  uint16_t device_port_ = free_port();
+  std::filesystem::path config_;
+  std::unique_ptr<Process> gateway_;
+  int runs_ = 0;
+};
+
+// Reports and checks: every acked (stream, n) is at the cloud.
+void expect_all_acked_arrived(const CloudSink& sink, const std::vector<Qos1Publisher*>& pubs,
+                              const std::vector<std::string>& streams, const std::string& logs) {
+  auto all_there = [&](const std::vector<nlohmann::json>& msgs) {
+    const auto c = count_streams(msgs);
+    for (size_t i = 0; i < pubs.size(); ++i) {
+      auto it = c.seen.find(streams[i]);
+      for (int n : pubs[i]->acked()) {
+        if (it == c.seen.end() || it->second.count(n) == 0) return false;
+      }
+    }
+    return true;
+  };
+  const bool ok = sink.wait_for(all_there, 40s);
+  const auto counts = count_streams(sink.messages());
+  size_t acked_total = 0, lost = 0, dups = 0;
+  for (size_t i = 0; i < pubs.size(); ++i) {
+    auto it = counts.seen.find(streams[i]);
+    for (int n : pubs[i]->acked()) {
+      ++acked_total;
+      if (it == counts.seen.end() || it->second.count(n) == 0) {
+        if (++lost <= 10) ADD_FAILURE() << "lost: " << streams[i] << " n=" << n;
+      }
+    }
+    dups += counts.duplicates(streams[i]);
+  }
+  std::printf("[ crash ] acknowledged %zu, lost %zu, duplicates at the cloud %zu\n", acked_total, lost, dups);
+  ::testing::Test::RecordProperty("acked", static_cast<int>(acked_total));
+  ::testing::Test::RecordProperty("duplicates", static_cast<int>(dups));
+  EXPECT_TRUE(ok) << logs;
+  EXPECT_EQ(lost, 0u);
+  EXPECT_GT(acked_total, 0u);
+}
+
+TEST_F(StoreEndToEnd, KillNineAtRandomMomentsLosesNoAcknowledgedMessage) {
+  Mosquitto cloud;
+  write_config("", cloud.port());
+  CloudSink sink(cloud.port(), dir_.path());
+  start_gateway();
+  Qos1Publisher a(device_port_, "dev-a", "a", "plant/a/telemetry", 5);
+  Qos1Publisher b(device_port_, "dev-b", "b", "plant/b/telemetry", 4);
+  Qos1Publisher c(device_port_, "dev-c", "c", "plant/c/telemetry", 5);
+  a.start();
+  b.start();
+  c.start();
+  std::mt19937 rng(20261122);  // seeded: the same kill moments every run
+  std::uniform_int_distribution<int> pause_ms(300, 1500);
+  constexpr int kKills = 6;
+  for (int k = 0; k < kKills; ++k) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms(rng)));
+    gateway_->kill(SIGKILL);
+    start_gateway();
+  }
+  std::this_thread::sleep_for(500ms);
+  a.stop();
+  b.stop();
+  c.stop();
+  EXPECT_GE(a.reconnects() + b.reconnects() + c.reconnects(), kKills) << "devices saw the crashes";
+  expect_all_acked_arrived(sink, {&a, &b, &c}, {"a", "b", "c"}, logs());
+  std::printf("[ crash ] published %d, kills %d\n", a.published() + b.published() + c.published(), kKills);
+}
+
+// A small max_bytes with on_full: reject: a real MQTT 5 client gets PUBACK
+// 0x97 (Quota exceeded) once the queue is full, and nothing more is stored.
+TEST_F(StoreEndToEnd, FullQueueAnswersQuotaExceededToAnMqtt5Publisher) {
+  Mosquitto cloud;
+  cloud.stop();  // the cloud is down: the queue only fills
+  write_config("  max_bytes: 20000\n  on_full: reject\n", cloud.port());
+  start_gateway();
+  std::string payload(900, 'x');
+  int ok = 0, refused = 0;
+  std::string last_out;
+  for (int i = 0; i < 40; ++i) {
+    auto r = run_command({"mosquitto_pub", "-h", "127.0.0.1", "-p", std::to_string(device_port_), "-V",
+                          "mqttv5", "-q", "1", "-i", "dev-full", "-t", "plant/x/telemetry", "-m",
+                          std::to_string(i) + payload, "-d"});
+    last_out = r.out;
+    if (r.exit_code == 0 && r.out.find("RC:151") == std::string::npos) {
+      ++ok;
+    } else {
+      ++refused;
+    }
+  }
+  EXPECT_GT(ok, 5);
+  EXPECT_LT(ok, 25) << "20000 bytes hold about 20 of these";
+  EXPECT_GT(refused, 10) << last_out;
+  // The refusal is 0x97 = 151 on the wire.
+  EXPECT_NE(last_out.find("received PUBACK (Mid: 1, RC:151)"), std::string::npos) << last_out;
+  // What the gateway accepted is exactly what the queue holds.
+  gateway_->kill(SIGTERM, false);
+  ASSERT_EQ(gateway_->wait(20s), 0) << logs();
+  auto stats = run_command({built_binary("gateway/app/edge-gateway").string(), "queue", "stats", "--config",
+                            config_.string()});
+  ASSERT_EQ(stats.exit_code, 0) << stats.out;
+  EXPECT_NE(stats.out.find("queued: " + std::to_string(ok) + " rows"), std::string::npos) << stats.out;
+}
+
+}  // namespace
+}  // namespace gw::testing
