@@ -42,6 +42,17 @@ ProtocolId peek_protocol(std::string_view frame, size_t header_size) {
   return id;
 }
 
+// A reason string (§3.14.2.2.3) built from text that may quote client bytes
+// (a topic, a decoder message): printable ASCII only, bounded, so it is
+// always valid MQTT UTF-8 and cannot be used to bloat the answer.
+std::string safe_reason(std::string_view text) {
+  constexpr size_t kMax = 200;
+  std::string out;
+  out.reserve(std::min(text.size(), kMax));
+  for (char c : text.substr(0, kMax)) out += (c >= 0x20 && c < 0x7f) ? c : '?';
+  return out;
+}
+
 }  // namespace
 
 Connection::Connection(uint64_t id, ConnectionOptions options, ConnectionHost& host, const Clock& clock)
@@ -91,7 +102,7 @@ void Connection::on_bytes(std::string_view bytes) {
           if (pid.level == 5) {
             mqtt::Connack ack;
             ack.reason_code = r.error().reason_code;
-            ack.properties.reason_string = r.error().message;
+            ack.properties.reason_string = safe_reason(r.error().message);
             mqtt::encode(ack, ProtocolVersion::kV5, output_);
           }
           close("bad CONNECT: " + r.error().message);
@@ -610,7 +621,7 @@ std::string Connection::topic_limit_problem(std::string_view topic) const {
 
 std::optional<std::string> Connection::problem_text(const std::string& text) const {
   if (version_ != ProtocolVersion::kV5 || !problem_information_ || text.empty()) return std::nullopt;
-  return text;
+  return safe_reason(text);
 }
 
 // ---- Closing -----------------------------------------------------------------
@@ -623,7 +634,7 @@ void Connection::protocol_close(ReasonCode reason, std::string why) {
   if (state_ == State::kConnected && version_ == ProtocolVersion::kV5) {
     mqtt::Disconnect d;
     d.reason_code = reason;
-    d.properties.reason_string = why;
+    d.properties.reason_string = safe_reason(why);
     send(d);
   }
   close(std::move(why));
