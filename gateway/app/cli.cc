@@ -17,6 +17,8 @@
 #include <vector>
 
 #include "gateway/app/gateway.h"
+#include "gateway/app/ops.h"
+#include "gateway/app/status_cmd.h"
 #include "gateway/app/queue_cmd.h"
 #include "gateway/app/passwd_cmd.h"
 #include "gateway/config/config.h"
@@ -46,6 +48,7 @@ constexpr const char* kUsage =
     "  decode [FILE|-]                          print a batch payload as JSON lines\n"
     "  queue stats|peek|purge|replay ...        inspect or repair the queue (queue help)\n"
     "  passwd FILE USER [--iterations N]        add/update a broker user (password from a prompt or stdin)\n"
+    "  status [--url http://127.0.0.1:9100]     summary of a running gateway (telemetry.http)\n"
     "  version                                  print the version\n";
 
 int usage_error(const std::string& message) {
@@ -219,6 +222,29 @@ int cmd_run(const std::vector<std::string>& args) {
   }
   spdlog::info("edge-gateway {} running as '{}' ({} uplink(s), {} route(s))", GW_VERSION, cfg.gateway.id,
                cfg.uplinks.size(), cfg.routes.size());
+
+  // Operations: health, the watchdog, and /metrics + /healthz when configured.
+  Health health(**gateway, SystemClock::instance(), std::chrono::seconds(60));
+  telemetry::Registry registry;
+  register_metrics(registry, **gateway, SystemClock::instance());
+  std::unique_ptr<telemetry::HttpServer> http;
+  if (cfg.telemetry.http) {
+    auto server = telemetry::HttpServer::start({cfg.telemetry.http->first, cfg.telemetry.http->second},
+                                               [&registry] { return registry.scrape(); },
+                                               [&health] { return health.check(); });
+    if (!server.is_ok()) {
+      spdlog::error("cannot start: {}", server.status().message());
+      (*gateway)->stop();
+      return kExitFailure;
+    }
+    http = std::move(server).value();
+    spdlog::info("metrics on http://{}:{}/metrics, health on /healthz", cfg.telemetry.http->first, http->port());
+  }
+  const auto watchdog = Supervisor::systemd_watchdog_interval();
+  Supervisor supervisor(**gateway, health,
+                        watchdog.count() > 0 ? std::min<std::chrono::milliseconds>(watchdog / 2, std::chrono::seconds(1))
+                                             : std::chrono::milliseconds(1000),
+                        std::chrono::seconds(10));
   notify("READY=1");
 
   while (true) {
@@ -248,6 +274,7 @@ int cmd_run(const std::vector<std::string>& args) {
     break;
   }
   notify("STOPPING=1");
+  if (http) http->stop();
   (*gateway)->stop();
   spdlog::info("stopped");
   return kExitOk;
@@ -270,6 +297,7 @@ int main(int argc, char** argv) {
   if (cmd == "check-config") return cmd_check_config(args);
   if (cmd == "decode") return cmd_decode(args);
   if (cmd == "routes") return cmd_routes(args);
+  if (cmd == "status") return cmd_status(args);
   if (cmd == "queue") return cmd_queue(args);
   if (cmd == "passwd") return cmd_passwd(args);
   if (cmd == "help" || cmd == "--help" || cmd == "-h") {

@@ -95,13 +95,22 @@ void Gateway::on_publish(const Message& msg, Done done) {
   }
   if (rows.empty()) {
     // Dropped or unrouted: nothing to keep, so nothing to wait for.
+    if (decision.dropped) ingest_.dropped.add(decision.used_default ? "no_route" : "route_drop");
     done(Status::ok());
     return;
   }
+  for (const auto& d : decision.deliveries) ingest_.routed.add(d.route);
   // The store calls done after the commit; on refusal it does not, so we do.
   auto shared_done = std::make_shared<Done>(std::move(done));
-  Status st = store_->append(std::move(rows), [shared_done](const Status& s) { (*shared_done)(s); });
-  if (!st.is_ok()) (*shared_done)(st);
+  const auto appended_at = clock_.now();
+  Status st = store_->append(std::move(rows), [this, shared_done, appended_at](const Status& s) {
+    ingest_.commit_latency.observe(std::chrono::duration<double>(clock_.now() - appended_at).count());
+    (*shared_done)(s);
+  });
+  if (!st.is_ok()) {
+    ingest_.dropped.add("store_refused");
+    (*shared_done)(st);
+  }
 }
 
 }  // namespace gw::app

@@ -19,6 +19,7 @@
 #include "gateway/core/clock.h"
 #include "gateway/rules/route_table.h"
 #include "gateway/store/store.h"
+#include "gateway/telemetry/metrics.h"
 #include "gateway/uplink/engine.h"
 
 namespace gw::app {
@@ -48,12 +49,26 @@ class Gateway final : public broker::IngressSink {
   // broker::IngressSink:
   void on_publish(const Message& msg, Done done) override;
 
+  // Observability (ops.h reads these from the telemetry and watchdog threads;
+  // all thread-safe). Counted where routing happens, on the io thread.
+  struct IngestCounters {
+    telemetry::LabeledCounter routed;   // deliveries stored, by route name
+    telemetry::LabeledCounter dropped;  // messages not stored, by reason (no_route, route_drop, store_refused)
+    telemetry::Histogram commit_latency{telemetry::Histogram::latency_buckets()};  // append -> durable, seconds
+  };
+  const IngestCounters& ingest_counters() const { return ingest_; }
+  const config::Config& config() const { return cfg_; }
+  const broker::Broker& broker() const { return *broker_; }
+  store::Store& store() const { return *store_; }
+  const std::vector<std::unique_ptr<uplink::Engine>>& engines() const { return engines_; }
+
  private:
   Gateway(const config::Config& cfg, std::shared_ptr<const rules::RouteTable> routes, const Clock& clock);
 
   const config::Config cfg_;
   const Clock& clock_;
   std::atomic<std::shared_ptr<const rules::RouteTable>> routes_;
+  IngestCounters ingest_;  // before store_: its completions write here until the store is gone
   std::unique_ptr<store::Store> store_;
   std::vector<std::unique_ptr<uplink::Engine>> engines_;
   std::unique_ptr<broker::Broker> broker_;

@@ -1,0 +1,279 @@
+// Operating the shipped binary: /metrics parsed by a strict Prometheus text
+// parser with every required metric present, /healthz following a real cloud
+// outage (mosquitto stopped past the breaker threshold, then back), and
+// `edge-gateway status` reading both.
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <string>
+#include <thread>
+
+#include "gateway/telemetry/http_server.h"
+#include "tests/support/process.h"
+#include "tests/unit/telemetry/prom_text_parser.h"
+
+namespace gw::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string gateway_binary() { return built_binary("gateway/app/edge-gateway").string(); }
+
+// Every family an operator is promised (README, "Metrics").
+const char* const kRequiredFamilies[] = {
+    "edge_gateway_build_info",
+    "edge_gateway_uptime_seconds",
+    "edge_gateway_resident_memory_bytes",
+    "edge_gateway_connections",
+    "edge_gateway_connections_accepted_total",
+    "edge_gateway_messages_in_total",
+    "edge_gateway_bytes_in_total",
+    "edge_gateway_messages_routed_total",
+    "edge_gateway_messages_dropped_total",
+    "edge_gateway_ingest_refused_total",
+    "edge_gateway_protocol_errors_total",
+    "edge_gateway_store_up",
+    "edge_gateway_store_rows",
+    "edge_gateway_store_file_bytes",
+    "edge_gateway_store_commits_total",
+    "edge_gateway_store_group_size",
+    "edge_gateway_store_commit_latency_seconds",
+    "edge_gateway_disk_written_bytes_total",
+    "edge_gateway_uplink_connected",
+    "edge_gateway_uplink_batches_sent_total",
+    "edge_gateway_uplink_messages_sent_total",
+    "edge_gateway_uplink_bytes_sent_total",
+    "edge_gateway_uplink_compression_ratio",
+    "edge_gateway_uplink_retries_total",
+    "edge_gateway_uplink_breaker_state",
+    "edge_gateway_uplink_breaker_transitions_total",
+    "edge_gateway_uplink_connects_total",
+    "edge_gateway_uplink_connect_failures_total",
+};
+
+class Ops : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    device_port_ = free_port();
+    http_port_ = free_port();
+    cloud_ = std::make_unique<Mosquitto>();
+    config_ = dir_ / "gateway.yaml";
+    write_file(config_, R"(gateway:
+  id: ops-gw
+  data_dir: ./var
+listeners:
+  - name: local
+    bind: 127.0.0.1:)" + std::to_string(device_port_) + R"(
+store:
+  path: queue.db
+uplinks:
+  - name: cloud
+    type: mqtt
+    host: 127.0.0.1
+    port: )" + std::to_string(cloud_->port()) + R"(
+    client_id: ops-gw
+    batch: {max_messages: 1000, max_bytes: 65536, linger: 50ms}
+    backoff: {initial: 50ms, max: 200ms}
+routes:
+  - name: telemetry
+    match: {topic: "plant/#"}
+    to: cloud
+default_route: drop
+telemetry:
+  http: 127.0.0.1:)" + std::to_string(http_port_) + "\n");
+    base_ = "http://127.0.0.1:" + std::to_string(http_port_);
+  }
+
+  void start_gateway() {
+    gateway_ = std::make_unique<Process>(
+        std::vector<std::string>{gateway_binary(), "run", "--config", config_.string()}, dir_ / "gateway.log");
+    ASSERT_TRUE(wait_for_port(http_port_)) << read_file(dir_ / "gateway.log");
+  }
+
+  int health_status() {
+    auto r = telemetry::http_get(base_ + "/healthz");
+    return r.is_ok() ? r->status : -1;
+  }
+
+  // Polls /healthz until it answers `status`; returns the last body.
+  bool wait_health(int status, std::chrono::seconds timeout, std::string* body = nullptr) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto r = telemetry::http_get(base_ + "/healthz");
+      if (r.is_ok() && r->status == status) {
+        if (body) *body = r->body;
+        return true;
+      }
+      std::this_thread::sleep_for(100ms);
+    }
+    return false;
+  }
+
+  prom::Parsed scrape() {
+    auto r = telemetry::http_get(base_ + "/metrics");
+    EXPECT_TRUE(r.is_ok()) << r.status().message();
+    if (!r.is_ok()) return {};
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(r->content_type, "text/plain; version=0.0.4; charset=utf-8");
+    return prom::parse(r->body);
+  }
+
+  // Polls /metrics until `name{labels}` reaches `at_least`.
+  bool wait_metric(const std::string& name, const std::map<std::string, std::string>& labels, double at_least) {
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      const double v = scrape().value(name, labels);
+      if (!std::isnan(v) && v >= at_least) return true;
+      std::this_thread::sleep_for(100ms);
+    }
+    return false;
+  }
+
+  int publish(int count, const std::string& topic, int qos) {
+    const auto lines = dir_ / "lines";
+    {
+      std::ofstream out(lines);
+      for (int i = 1; i <= count; ++i) out << R"({"n":)" << i << "}\n";
+    }
+    return run_command({"sh", "-c",
+                        "mosquitto_pub -h 127.0.0.1 -p " + std::to_string(device_port_) + " -q " + std::to_string(qos) +
+                            " -t " + topic + " -l < " + lines.string()})
+        .exit_code;
+  }
+
+  TempDir dir_;
+  uint16_t device_port_ = 0;
+  uint16_t http_port_ = 0;
+  std::string base_;
+  std::unique_ptr<Mosquitto> cloud_;
+  std::filesystem::path config_;
+  std::unique_ptr<Process> gateway_;
+};
+
+
+TEST_F(Ops, MetricsAreStrictPrometheusTextAndCountTheTraffic) {
+  start_gateway();
+  ASSERT_TRUE(wait_health(200, 20s)) << read_file(dir_ / "gateway.log");
+  ASSERT_EQ(publish(20, "plant/line1/temp", 1), 0);
+  ASSERT_EQ(publish(1, "elsewhere/x", 0), 0);
+  ASSERT_TRUE(wait_metric("edge_gateway_uplink_messages_sent_total", {{"uplink", "cloud"}}, 20))
+      << read_file(dir_ / "gateway.log");
+
+  const prom::Parsed p = scrape();
+  ASSERT_TRUE(p.ok()) << p.error;
+  for (const char* name : kRequiredFamilies) EXPECT_TRUE(p.families.count(name)) << "missing " << name;
+  for (const auto& [name, f] : p.families) {
+    EXPECT_EQ(name.rfind("edge_gateway_", 0), 0u) << name;
+    EXPECT_FALSE(f.help.empty()) << name;
+    if (f.type == "counter") {
+      EXPECT_EQ(name.substr(name.size() - 6), "_total") << name;
+    }
+  }
+  EXPECT_EQ(p.families.at("edge_gateway_store_commit_latency_seconds").type, "histogram");
+  EXPECT_EQ(p.value("edge_gateway_messages_in_total", {{"qos", "1"}}), 20);
+  EXPECT_EQ(p.value("edge_gateway_messages_in_total", {{"qos", "0"}}), 1);
+  EXPECT_EQ(p.value("edge_gateway_messages_routed_total", {{"route", "telemetry"}}), 20);
+  EXPECT_EQ(p.value("edge_gateway_messages_dropped_total", {{"reason", "no_route"}}), 1);
+  EXPECT_GE(p.value("edge_gateway_store_commit_latency_seconds_count"), 20);
+  EXPECT_GE(p.value("edge_gateway_store_rows_appended_total"), 20);
+  EXPECT_EQ(p.value("edge_gateway_uplink_connected", {{"uplink", "cloud"}}), 1);
+  EXPECT_EQ(p.value("edge_gateway_uplink_breaker_state", {{"uplink", "cloud"}, {"state", "closed"}}), 1);
+  EXPECT_GT(p.value("edge_gateway_uplink_compression_ratio", {{"uplink", "cloud"}}), 1);
+  EXPECT_EQ(p.value("edge_gateway_store_up"), 1);
+  EXPECT_GT(p.value("edge_gateway_resident_memory_bytes"), 0);
+
+  auto status = run_command({gateway_binary(), "status", "--url", base_, "--interval", "0ms"});
+  EXPECT_EQ(status.exit_code, 0) << status.out;
+  EXPECT_NE(status.out.find("healthy"), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("uplink cloud"), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("connected, breaker closed"), std::string::npos) << status.out;
+
+  gateway_->kill(SIGTERM, false);
+  EXPECT_EQ(gateway_->wait(30s), 0) << read_file(dir_ / "gateway.log");
+}
+
+TEST_F(Ops, HealthTurns503WhileTheCloudIsDownAndRecovers) {
+  start_gateway();
+  ASSERT_TRUE(wait_health(200, 20s)) << read_file(dir_ / "gateway.log");
+
+  cloud_->stop();
+  std::string body;
+  // Five failed reconnects (50..200 ms apart) open the breaker.
+  ASSERT_TRUE(wait_health(503, 30s, &body)) << read_file(dir_ / "gateway.log");
+  EXPECT_NE(body.find("\"status\":\"unhealthy\""), std::string::npos) << body;
+  EXPECT_NE(body.find("uplink 'cloud': circuit breaker open"), std::string::npos) << body;
+  auto status = run_command({gateway_binary(), "status", "--url", base_, "--interval", "0ms"});
+  EXPECT_EQ(status.exit_code, 1) << status.out;
+  EXPECT_NE(status.out.find("UNHEALTHY"), std::string::npos) << status.out;
+  // Messages keep being accepted and wait in the store.
+  ASSERT_EQ(publish(5, "plant/line1/temp", 1), 0);
+  ASSERT_TRUE(wait_metric("edge_gateway_store_rows", {{"uplink", "cloud"}}, 5));
+
+  cloud_->start();
+  // The breaker lets a probe through after its open period (30 s).
+  ASSERT_TRUE(wait_health(200, 90s, &body)) << read_file(dir_ / "gateway.log");
+  EXPECT_NE(body.find("\"status\":\"ok\""), std::string::npos) << body;
+  EXPECT_TRUE(wait_metric("edge_gateway_uplink_messages_sent_total", {{"uplink", "cloud"}}, 5));
+  const prom::Parsed p = scrape();
+  EXPECT_GE(p.value("edge_gateway_uplink_breaker_transitions_total", {{"uplink", "cloud"}}), 3);  // open, half-open, closed
+  EXPECT_GE(p.value("edge_gateway_uplink_connect_failures_total", {{"uplink", "cloud"}}), 5);
+}
+
+// Secrets from the environment and from a file reach the cloud (mosquitto
+// with a password file accepts both uplinks) and never the log, even at debug.
+TEST_F(Ops, SecretsFromEnvironmentAndFileReachTheCloudButNotTheLog) {
+  const std::string env_secret = "Env-S3cret-7431";
+  const std::string file_secret = "File-S3cret-9902";
+  ::setenv("GW_OPS_TEST_PASSWORD", env_secret.c_str(), 1);
+  write_file(dir_ / "cloud.pass", file_secret + "\n");
+  ::chmod((dir_ / "cloud.pass").c_str(), 0600);
+  const auto passwd = dir_ / "mosquitto.passwd";
+  ASSERT_EQ(run_command({"mosquitto_passwd", "-b", "-c", passwd.string(), "u-env", env_secret}).exit_code, 0);
+  ASSERT_EQ(run_command({"mosquitto_passwd", "-b", passwd.string(), "u-file", file_secret}).exit_code, 0);
+  const uint16_t cloud_port = free_port();
+  Mosquitto secure("listener " + std::to_string(cloud_port) + " 127.0.0.1\nallow_anonymous false\npassword_file " +
+                       passwd.string() + "\n",
+                   cloud_port);
+  ASSERT_TRUE(wait_for_port(cloud_port));
+  auto uplink = [&](const std::string& name, const std::string& user, const std::string& password) {
+    return "  - name: " + name + "\n    type: mqtt\n    host: 127.0.0.1\n    port: " + std::to_string(cloud_port) +
+           "\n    client_id: ops-" + name + "\n    username: " + user + "\n    password: " + password +
+           "\n    backoff: {initial: 50ms, max: 200ms}\n";
+  };
+  write_file(config_, "gateway: {id: ops-gw, data_dir: ./var}\nlisteners: [{name: local, bind: \"127.0.0.1:" +
+                          std::to_string(device_port_) + "\"}]\nuplinks:\n" +
+                          uplink("a", "u-env", "${GW_OPS_TEST_PASSWORD}") + uplink("b", "u-file", "!file cloud.pass") +
+                          "routes: [{name: all, match: {topic: \"plant/#\"}, to: [a, b]}]\ntelemetry: {http: \"127.0.0.1:" +
+                          std::to_string(http_port_) + "\"}\n");
+  auto check = run_command({gateway_binary(), "check-config", config_.string()});
+  ASSERT_EQ(check.exit_code, 0) << check.out;
+  gateway_ = std::make_unique<Process>(
+      std::vector<std::string>{gateway_binary(), "run", "--config", config_.string(), "--log-level", "trace"},
+      dir_ / "gateway.log");
+  ASSERT_TRUE(wait_for_port(http_port_)) << read_file(dir_ / "gateway.log");
+  // Both uplinks connected: mosquitto accepted both passwords.
+  ASSERT_TRUE(wait_health(200, 20s)) << read_file(dir_ / "gateway.log");
+  ASSERT_EQ(publish(3, "plant/x", 1), 0);
+  ASSERT_TRUE(wait_metric("edge_gateway_uplink_messages_sent_total", {{"uplink", "b"}}, 3));
+  gateway_->kill(SIGTERM, false);
+  EXPECT_EQ(gateway_->wait(30s), 0);
+  const std::string log = read_file(dir_ / "gateway.log");
+  EXPECT_NE(log.find("uplink a: connected"), std::string::npos) << log;
+  EXPECT_EQ(log.find(env_secret), std::string::npos) << log;
+  EXPECT_EQ(log.find(file_secret), std::string::npos) << log;
+  EXPECT_EQ(check.out.find(env_secret), std::string::npos);
+  ::unsetenv("GW_OPS_TEST_PASSWORD");
+}
+
+TEST_F(Ops, StatusSaysWhenNoGatewayAnswers) {
+  auto status = run_command({gateway_binary(), "status", "--url", base_, "--interval", "0ms"});
+  EXPECT_EQ(status.exit_code, 1);
+}
+
+}  // namespace
+}  // namespace gw::testing
