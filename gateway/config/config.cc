@@ -2,6 +2,7 @@
 // recording every problem and carrying on with defaults, so that one run of
 // check-config lists everything that is wrong. yaml-cpp exceptions stop here.
 #include "gateway/config/config.h"
+#include "gateway/config/internal/secrets.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -1196,6 +1197,8 @@ LoadResult load_string(std::string_view yaml, const std::string& file_name, cons
     loader.error(loader.pos(e.mark), "YAML syntax error: " + e.msg);
     return finish(loader, std::nullopt);
   }
+  // ${ENV} and !file references become values before anything reads them.
+  internal::resolve_references(root, file_name, base, loader.diags());
   try {
     Config c = loader.load(root);
     return finish(loader, std::move(c));
