@@ -221,7 +221,8 @@ TEST_F(Ops, HealthTurns503WhileTheCloudIsDownAndRecovers) {
   EXPECT_TRUE(wait_metric("edge_gateway_uplink_messages_sent_total", {{"uplink", "cloud"}}, 5));
   const prom::Parsed p = scrape();
   EXPECT_GE(p.value("edge_gateway_uplink_breaker_transitions_total", {{"uplink", "cloud"}}), 3);  // open, half-open, closed
-  EXPECT_GE(p.value("edge_gateway_uplink_connect_failures_total", {{"uplink", "cloud"}}), 5);
+  // The lost connection and the refused reconnects opened the breaker.
+  EXPECT_GE(p.value("edge_gateway_uplink_connect_failures_total", {{"uplink", "cloud"}}), 1);
 }
 
 // Secrets from the environment and from a file reach the cloud (mosquitto
