@@ -17,10 +17,10 @@
 #include <vector>
 
 #include "gateway/app/gateway.h"
-#include "gateway/app/ops.h"
-#include "gateway/app/status_cmd.h"
 #include "gateway/app/queue_cmd.h"
+#include "gateway/app/ops.h"
 #include "gateway/app/passwd_cmd.h"
+#include "gateway/app/status_cmd.h"
 #include "gateway/config/config.h"
 #include "gateway/rules/route_table.h"
 #include "gateway/telemetry/logging.h"
@@ -47,8 +47,8 @@ constexpr const char* kUsage =
     "                                           show where a message would go\n"
     "  decode [FILE|-]                          print a batch payload as JSON lines\n"
     "  queue stats|peek|purge|replay ...        inspect or repair the queue (queue help)\n"
-    "  passwd FILE USER [--iterations N]        add/update a broker user (password from a prompt or stdin)\n"
     "  status [--url http://127.0.0.1:9100]     summary of a running gateway (telemetry.http)\n"
+    "  passwd FILE USER [--iterations N]        add/update a broker user (password from a prompt or stdin)\n"
     "  version                                  print the version\n";
 
 int usage_error(const std::string& message) {
@@ -297,9 +297,9 @@ int main(int argc, char** argv) {
   if (cmd == "check-config") return cmd_check_config(args);
   if (cmd == "decode") return cmd_decode(args);
   if (cmd == "routes") return cmd_routes(args);
-  if (cmd == "status") return cmd_status(args);
   if (cmd == "queue") return cmd_queue(args);
   if (cmd == "passwd") return cmd_passwd(args);
+  if (cmd == "status") return cmd_status(args);
   if (cmd == "help" || cmd == "--help" || cmd == "-h") {
     std::fputs(kUsage, stdout);
     return kExitOk;

@@ -347,10 +347,10 @@ class Loader {
  private:
   void load_gateway(const YAML::Node& n, Config& c);
   void load_listeners(const YAML::Node& n, Config& c);
-  void load_store(const YAML::Node* n, Config& c);
   void load_limits(const YAML::Node& n, Config& c);
   void load_auth(const YAML::Node& n, Config& c);
   void load_acl(const YAML::Node& n, Config& c);
+  void load_store(const YAML::Node* n, Config& c);
   void load_uplinks(const YAML::Node& n, Config& c);
   void load_routes(const YAML::Node& n, Config& c);
   void load_default_route(const YAML::Node& n, Config& c);
@@ -385,10 +385,10 @@ Config Loader::load(const YAML::Node& root) {
   if (!m.ok()) return c;
   if (const YAML::Node* n = m.require("gateway", "the top level")) load_gateway(*n, c);
   if (const YAML::Node* n = m.require("listeners", "the top level")) load_listeners(*n, c);
-  load_store(m.get("store"), c);
   if (const YAML::Node* n = m.get("limits")) load_limits(*n, c);
   if (const YAML::Node* n = m.get("auth")) load_auth(*n, c);
   if (const YAML::Node* n = m.get("acl")) load_acl(*n, c);
+  load_store(m.get("store"), c);
   if (const YAML::Node* n = m.get("uplinks")) load_uplinks(*n, c);
   if (const YAML::Node* n = m.get("routes")) load_routes(*n, c);
   if (const YAML::Node* n = m.get("default_route")) load_default_route(*n, c);
@@ -476,7 +476,6 @@ void Loader::load_listeners(const YAML::Node& n, Config& c) {
   }
 }
 
-void Loader::load_store(const YAML::Node* n, Config& c) {
 void Loader::load_limits(const YAML::Node& n, Config& c) {
   Map m(*this, n, "limits",
         {"max_packet_size", "max_keepalive", "max_inflight", "max_queued_messages", "max_topic_levels",
@@ -629,6 +628,7 @@ void Loader::load_acl(const YAML::Node& n, Config& c) {
   }
 }
 
+void Loader::load_store(const YAML::Node* n, Config& c) {
   StoreConfig& s = c.store;
   if (n != nullptr) {
     Map m(*this, *n, "store",

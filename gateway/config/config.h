@@ -315,6 +315,11 @@ struct Config {
   std::filesystem::path file;  // the file it came from, as given
   GatewayConfig gateway;
   std::vector<ListenerConfig> listeners;  // at least one
+  LimitsConfig limits;
+  AuthConfig auth;
+  // default: unset = every authenticated client may publish and subscribe
+  // anywhere; set (even empty): first matching rule decides, none = deny.
+  std::optional<std::vector<AclRuleConfig>> acl;
   StoreConfig store;
   std::vector<UplinkConfig> uplinks;  // default: none
   std::vector<RouteConfig> routes;    // default: none; evaluated in order
@@ -325,11 +330,6 @@ struct Config {
 };
 
 struct LoadResult {
-  LimitsConfig limits;
-  AuthConfig auth;
-  // default: unset = every authenticated client may publish and subscribe
-  // anywhere; set (even empty): first matching rule decides, none = deny.
-  std::optional<std::vector<AclRuleConfig>> acl;
   std::optional<Config> config;  // set only when diagnostics has no error
   std::vector<Diagnostic> diagnostics;  // errors and warnings, in file order
   // When there are errors but the YAML parsed: the tree as far as it could be
