@@ -16,6 +16,15 @@ import time
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
+def mosquitto_dir(workdir, prefix):
+    """A directory mosquitto can write after dropping root to its own user
+    (mkdtemp makes 0700 dirs, which would silently disable persistence)."""
+    os.chmod(workdir, 0o755)
+    d = tempfile.mkdtemp(prefix=prefix, dir=workdir)
+    os.chmod(d, 0o777)
+    return d
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -123,7 +132,7 @@ class Cloud:
     persistent session and its queued messages survive a stop/start."""
 
     def __init__(self, workdir, port=None, host="127.0.0.1", netns=None):
-        self.dir = tempfile.mkdtemp(prefix="cloud-", dir=workdir)
+        self.dir = mosquitto_dir(workdir, "cloud-")
         self.host, self.port, self.netns = host, port or free_port(), netns
         self.conf = os.path.join(self.dir, "mosquitto.conf")
         with open(self.conf, "w") as f:
@@ -211,7 +220,7 @@ class Bridge:
     to the cloud at QoS 1. `unlimited` removes max_queued_messages (stock: 1000)."""
 
     def __init__(self, workdir, cloud_host, cloud_port, unlimited=False):
-        self.dir = tempfile.mkdtemp(prefix="bridge-", dir=workdir)
+        self.dir = mosquitto_dir(workdir, "bridge-")
         self.port = free_port()
         self.conf = os.path.join(self.dir, "mosquitto.conf")
         with open(self.conf, "w") as f:
