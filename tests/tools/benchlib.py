@@ -26,9 +26,18 @@ def mosquitto_dir(workdir, prefix):
 
 
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    # Below the kernel's ephemeral range, so no outgoing connection of a
+    # parallel test can take the port between this check and its use.
+    import random
+    for _ in range(200):
+        port = random.randint(20000, 32000)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
+    raise RuntimeError("no free port in 20000-32000")
 
 
 def wait_port(host, port, timeout=15.0, netns=None):
