@@ -128,7 +128,11 @@ struct StoreConfig {
   std::filesystem::path path;
   Durability durability = Durability::kFsync;  // default: fsync
   uint32_t group_max_messages = 1000;          // default: 1000 messages per transaction
-  Duration group_window{5};                    // default: 5ms before a group is committed
+  // default: 0 = commit as soon as the writer is free; what arrives during a
+  // commit forms the next group (leveldb-style), so groups grow with load
+  // without making a lone message wait. A window > 0 trades latency for
+  // fewer commits at mid rates.
+  Duration group_window{0};
   uint64_t max_bytes = 1024ull * 1024 * 1024;  // default: 1GiB; 0 = no cap
   uint64_t min_free_disk = 64ull * 1024 * 1024;  // default: 64MiB left free on the filesystem
   FullPolicy on_full = FullPolicy::kReject;      // default: reject

@@ -45,7 +45,7 @@ struct StoreOptions {
   std::string path;                                  // database file; its folder is created
   Durability durability = Durability::kFsync;
   size_t group_max_messages = 1000;                  // a group commits at this many appends...
-  std::chrono::milliseconds group_window{2};         // ...or this long after its first append
+  std::chrono::milliseconds group_window{0};         // ...or this long after its first append (0: as soon as the writer is free)
                                                      // (real steady time, not the injected Clock:
                                                      // the writer sleeps on it)
   size_t max_pending = 50000;                        // appends waiting for the writer

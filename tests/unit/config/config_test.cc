@@ -59,7 +59,7 @@ TEST(ConfigLoad, Issue2ExampleLoadsWithTypedValues) {
 
   EXPECT_EQ(c.store.path, dir / "var" / "queue.db");
   EXPECT_EQ(c.store.durability, Durability::kFsync);
-  EXPECT_EQ(c.store.group_window, milliseconds(5));
+  EXPECT_EQ(c.store.group_window, milliseconds(0));
 
   ASSERT_EQ(c.uplinks.size(), 1u);
   const UplinkConfig& u = c.uplinks[0];
