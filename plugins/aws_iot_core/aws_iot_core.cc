@@ -1,4 +1,5 @@
 #include "plugins/aws_iot_core/aws_iot_core.h"
+#include "gateway/uplink/settings.h"
 
 #include <algorithm>
 #include <charconv>
@@ -7,28 +8,9 @@
 namespace gw::plugins::aws_iot_core {
 namespace {
 
-Status check_readable(const std::string& what, const std::string& path) {
-  if (path.empty()) return Status::ok();
-  std::ifstream f(path);
-  if (!f.good()) return invalid_argument(what + " '" + path + "' cannot be read");
-  return Status::ok();
-}
-
-Result<uint64_t> parse_uint(const std::string& key, std::string_view v, uint64_t max) {
-  uint64_t out = 0;
-  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
-  if (ec != std::errc() || p != v.data() + v.size() || out > max) {
-    return invalid_argument("'" + key + "' must be a number up to " + std::to_string(max) + ", got '" +
-                            std::string(v) + "'");
-  }
-  return out;
-}
-
-Result<bool> parse_bool(const std::string& key, const std::string& v) {
-  if (v == "true") return true;
-  if (v == "false") return false;
-  return invalid_argument("'" + key + "' must be true or false");
-}
+using uplink::check_readable;
+using uplink::parse_bool;
+using uplink::parse_uint;
 
 class AwsProfile final : public uplink::CloudProfile {
  public:

@@ -1,4 +1,5 @@
 #include "plugins/azure_iot_hub/azure_iot_hub.h"
+#include "gateway/uplink/settings.h"
 
 #include <charconv>
 #include <fstream>
@@ -9,43 +10,9 @@ namespace gw::plugins::azure_iot_hub {
 namespace {
 
 using std::chrono::milliseconds;
-
-Status check_readable(const std::string& what, const std::string& path) {
-  if (path.empty()) return Status::ok();
-  std::ifstream f(path);
-  if (!f.good()) return invalid_argument(what + " '" + path + "' cannot be read");
-  return Status::ok();
-}
-
-Result<uint64_t> parse_uint(const std::string& key, std::string_view v, uint64_t max) {
-  uint64_t out = 0;
-  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
-  if (ec != std::errc() || p != v.data() + v.size() || out > max) {
-    return invalid_argument("'" + key + "' must be a number up to " + std::to_string(max) + ", got '" +
-                            std::string(v) + "'");
-  }
-  return out;
-}
-
-// "90", "90s", "1500ms", "2m", "1h" -> milliseconds (a bare number is seconds).
-Result<milliseconds> parse_duration(const std::string& key, std::string_view v) {
-  uint64_t scale = 1000;
-  if (v.ends_with("ms")) {
-    scale = 1;
-    v.remove_suffix(2);
-  } else if (v.ends_with('s')) {
-    v.remove_suffix(1);
-  } else if (v.ends_with('m')) {
-    scale = 60'000;
-    v.remove_suffix(1);
-  } else if (v.ends_with('h')) {
-    scale = 3'600'000;
-    v.remove_suffix(1);
-  }
-  auto n = parse_uint(key, v, 10'000'000'000ULL);
-  if (!n) return invalid_argument("'" + key + "' must be a duration like 3600s or 1h");
-  return milliseconds(static_cast<int64_t>(*n * scale));
-}
+using uplink::check_readable;
+using uplink::parse_duration;
+using uplink::parse_uint;
 
 class AzureProfile final : public uplink::CloudProfile {
  public:

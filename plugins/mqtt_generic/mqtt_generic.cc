@@ -1,4 +1,5 @@
 #include "plugins/mqtt_generic/mqtt_generic.h"
+#include "gateway/uplink/settings.h"
 
 #include <charconv>
 #include <fstream>
@@ -6,12 +7,9 @@
 namespace gw::plugins::mqtt_generic {
 namespace {
 
-Status check_readable(const std::string& what, const std::string& path) {
-  if (path.empty()) return Status::ok();
-  std::ifstream f(path);
-  if (!f.good()) return invalid_argument(what + " '" + path + "' cannot be read");
-  return Status::ok();
-}
+using uplink::check_readable;
+using uplink::parse_bool;
+using uplink::parse_uint;
 
 class MqttProfile final : public uplink::CloudProfile {
  public:
@@ -74,16 +72,6 @@ class MqttProfile final : public uplink::CloudProfile {
   Settings s_;
 };
 
-Result<uint64_t> parse_uint(const std::string& key, std::string_view v, uint64_t max) {
-  uint64_t out = 0;
-  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
-  if (ec != std::errc() || p != v.data() + v.size() || out > max) {
-    return invalid_argument("'" + key + "' must be a number up to " + std::to_string(max) + ", got '" +
-                            std::string(v) + "'");
-  }
-  return out;
-}
-
 }  // namespace
 
 Result<std::unique_ptr<uplink::CloudProfile>> make_profile(const Settings& s) {
@@ -128,8 +116,9 @@ Result<Settings> parse_settings(const uplink::SettingsMap& map) {
     } else if (key == "key_file") {
       s.key_file = value;
     } else if (key == "tls") {
-      if (value != "true" && value != "false") return invalid_argument("'tls' must be true or false");
-      s.tls = value == "true";
+      auto b = parse_bool(key, value);
+      if (!b.is_ok()) return b.status();
+      s.tls = *b;
     } else if (key == "mqtt_version") {
       if (value == "5" || value == "5.0") {
         s.mqtt_version = 5;
