@@ -36,20 +36,6 @@ std::optional<std::string> substitute(std::string_view pattern, const ClientIden
   return out;
 }
 
-std::vector<std::string_view> levels(std::string_view s) {
-  std::vector<std::string_view> out;
-  size_t start = 0;
-  while (true) {
-    const size_t slash = s.find('/', start);
-    if (slash == std::string_view::npos) {
-      out.push_back(s.substr(start));
-      return out;
-    }
-    out.push_back(s.substr(start, slash - start));
-    start = slash + 1;
-  }
-}
-
 }  // namespace
 
 bool glob_match(std::string_view p, std::string_view t) {
@@ -74,8 +60,8 @@ bool glob_match(std::string_view p, std::string_view t) {
 }
 
 bool filter_covered(std::string_view pattern, std::string_view filter) {
-  const auto p = levels(pattern);
-  const auto f = levels(filter);
+  const auto p = mqtt::split_topic_levels(pattern);
+  const auto f = mqtt::split_topic_levels(filter);
   // §4.7.2: wildcards at the first level do not reach '$' topics.
   if (!f[0].empty() && f[0][0] == '$' && (p[0] == "+" || p[0] == "#")) return false;
   size_t i = 0;

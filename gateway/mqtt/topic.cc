@@ -28,6 +28,20 @@ std::string_view check_topic_filter(std::string_view filter) {
   return {};
 }
 
+std::vector<std::string_view> split_topic_levels(std::string_view s) {
+  std::vector<std::string_view> out;
+  size_t start = 0;
+  while (true) {
+    const size_t slash = s.find('/', start);
+    if (slash == std::string_view::npos) {
+      out.push_back(s.substr(start));
+      return out;
+    }
+    out.push_back(s.substr(start, slash - start));
+    start = slash + 1;
+  }
+}
+
 bool topic_matches(std::string_view filter, std::string_view topic) {
   if (!topic.empty() && topic.front() == '$' && !filter.empty() &&
       (filter.front() == '+' || filter.front() == '#')) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string_view>
+#include <vector>
 
 namespace gw::mqtt {
 
@@ -16,6 +17,9 @@ std::string_view check_topic_name(std::string_view topic);
 // ($share/group/filter) are not accepted here; strip the prefix first.
 // Returns an empty string_view when valid, otherwise a short reason.
 std::string_view check_topic_filter(std::string_view filter);
+
+// The levels of a topic name or filter: "a//b/" -> {"a", "", "b", ""}.
+std::vector<std::string_view> split_topic_levels(std::string_view topic);
 
 // True when `topic` (a valid name) matches `filter` (a valid filter).
 // Wildcards at the first level never match a topic starting with '$' (§4.7.2).

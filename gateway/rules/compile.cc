@@ -18,20 +18,6 @@ bool is_capture_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 }
 
-std::vector<std::string_view> split_levels(std::string_view s) {
-  std::vector<std::string_view> out;
-  size_t start = 0;
-  while (true) {
-    const size_t slash = s.find('/', start);
-    if (slash == std::string_view::npos) {
-      out.push_back(s.substr(start));
-      return out;
-    }
-    out.push_back(s.substr(start, slash - start));
-    start = slash + 1;
-  }
-}
-
 // Why `pattern` is unsafe for a backtracking engine, or empty. Rejects
 // backreferences and a quantified group that itself contains a quantifier
 // ("(a+)+", "(x*y?)*"), the shapes that take exponential time.
@@ -85,8 +71,8 @@ std::string regex_hazard(std::string_view pattern) {
 
 // True when every topic matching filter `b` also matches filter `a`.
 bool filter_covers(std::string_view a, std::string_view b) {
-  const auto la = split_levels(a);
-  const auto lb = split_levels(b);
+  const auto la = mqtt::split_topic_levels(a);
+  const auto lb = mqtt::split_topic_levels(b);
   for (size_t i = 0; i < la.size(); ++i) {
     if (i == 0 && (la[0] == "+" || la[0] == "#") && i < lb.size() && !lb[0].empty() && lb[0][0] == '$') {
       return false;
@@ -415,7 +401,7 @@ class Compiler {
   static std::string strip_captures(const std::string& f) {
     std::string out;
     bool first = true;
-    for (auto lv : split_levels(f)) {
+    for (auto lv : mqtt::split_topic_levels(f)) {
       if (!first) out += '/';
       first = false;
       out += (!lv.empty() && lv.front() == '{') ? std::string_view("+") : lv;

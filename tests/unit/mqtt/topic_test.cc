@@ -90,3 +90,17 @@ TEST(TopicTest, InvalidTopicFilters) {
 
 }  // namespace
 }  // namespace gw::mqtt
+
+namespace gw::mqtt {
+namespace {
+
+TEST(SplitTopicLevels, KeepsEmptyLevels) {
+  using V = std::vector<std::string_view>;
+  EXPECT_EQ(split_topic_levels("a/b/c"), (V{"a", "b", "c"}));
+  EXPECT_EQ(split_topic_levels("a//b/"), (V{"a", "", "b", ""}));
+  EXPECT_EQ(split_topic_levels("/"), (V{"", ""}));
+  EXPECT_EQ(split_topic_levels("#"), (V{"#"}));
+}
+
+}  // namespace
+}  // namespace gw::mqtt
