@@ -201,7 +201,12 @@ void Mosquitto::start() {
   write_file(conf, text);
   proc_ = std::make_unique<Process>(std::vector<std::string>{"mosquitto", "-c", conf.string()},
                                     dir() / "mosquitto.out");
-  if (!wait_for_port(port_)) throw std::runtime_error("mosquitto did not start on port " + std::to_string(port_));
+  // Generous: under a parallel (or sanitizer) test run a TLS listener can take
+  // seconds to come up. On failure, say what mosquitto said.
+  if (!wait_for_port(port_, std::chrono::seconds(30))) {
+    throw std::runtime_error("mosquitto did not start on port " + std::to_string(port_) + ": " +
+                             read_file(dir() / "mosquitto.out") + read_file(dir() / "mosquitto.log"));
+  }
 }
 
 void Mosquitto::stop() {
