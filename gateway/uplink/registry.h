@@ -37,6 +37,19 @@ struct ProfileFactory {
   std::function<Result<std::unique_ptr<CloudProfile>>(const SettingsMap&)> create;
 };
 
+// The `create` every plugin uses: parse the flat settings into the plugin's
+// Settings struct, then build the profile from it.
+template <typename Settings>
+std::function<Result<std::unique_ptr<CloudProfile>>(const SettingsMap&)> parse_then_make(
+    Result<Settings> (*parse)(const SettingsMap&),
+    Result<std::unique_ptr<CloudProfile>> (*make)(const Settings&)) {
+  return [parse, make](const SettingsMap& map) -> Result<std::unique_ptr<CloudProfile>> {
+    auto settings = parse(map);
+    if (!settings.is_ok()) return settings.status();
+    return make(*settings);
+  };
+}
+
 class Registry {
  public:
   // Adds a factory. Returns false (and keeps the first) if `type` exists.

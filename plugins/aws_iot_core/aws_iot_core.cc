@@ -211,11 +211,7 @@ void register_profile(uplink::Registry& registry) {
       {"max_publishes_per_s", false, "publish rate per connection, at most 100"},
       {"max_bytes_per_s", false, "bytes per second per connection, at most 524288"},
   };
-  f.create = [](const uplink::SettingsMap& map) -> Result<std::unique_ptr<uplink::CloudProfile>> {
-    auto s = parse_settings(map);
-    if (!s) return s.status();
-    return make_profile(*s);
-  };
+  f.create = uplink::parse_then_make(&parse_settings, &make_profile);
   registry.add(std::move(f));
 }
 

@@ -247,11 +247,7 @@ void register_profile(uplink::Registry& registry) {
       {"tls", false, "always true"},
       {"mqtt_version", false, "always 3.1.1"},
   };
-  f.create = [](const uplink::SettingsMap& map) -> Result<std::unique_ptr<uplink::CloudProfile>> {
-    auto s = parse_settings(map);
-    if (!s) return s.status();
-    return make_profile(*s);
-  };
+  f.create = uplink::parse_then_make(&parse_settings, &make_profile);
   registry.add(std::move(f));
 }
 

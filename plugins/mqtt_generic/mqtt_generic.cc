@@ -161,11 +161,7 @@ void register_profile(uplink::Registry& registry) {
       {"keepalive", false, "keep-alive seconds (default 30)"},
       {"max_payload_bytes", false, "largest publish the broker accepts"},
   };
-  f.create = [](const uplink::SettingsMap& map) -> Result<std::unique_ptr<uplink::CloudProfile>> {
-    auto s = parse_settings(map);
-    if (!s) return s.status();
-    return make_profile(*s);
-  };
+  f.create = uplink::parse_then_make(&parse_settings, &make_profile);
   registry.add(std::move(f));
 }
 
