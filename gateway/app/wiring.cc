@@ -159,6 +159,9 @@ Result<std::unique_ptr<uplink::Engine>> make_engine(const config::Config& cfg, c
   o.backoff.initial = up.backoff.initial;
   o.backoff.max = up.backoff.max;
   o.backoff.multiplier = up.backoff.multiplier;
+  o.breaker.failure_threshold = up.breaker.failures;
+  o.breaker.open_for = up.breaker.open_for;
+  o.publish_timeout = up.publish_timeout;
   for (const auto& d : up.downlink) o.downlink.push_back({d.from, d.to});
   o.on_downlink = std::move(on_downlink);
   return uplink::Engine::create(std::move(o), std::move(profile).value(), store, clock);

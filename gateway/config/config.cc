@@ -14,6 +14,7 @@
 #include <fstream>
 #include <map>
 #include <set>
+#include <span>
 #include <sstream>
 
 namespace gw::config {
@@ -137,7 +138,10 @@ class Loader {
   // return the value node or nullptr.
   class Map {
    public:
-    Map(Loader& l, const YAML::Node& node, std::string_view what, Keys allowed) : l_(l), node_(node) {
+    Map(Loader& l, const YAML::Node& node, std::string_view what, Keys allowed)
+        : Map(l, node, what, std::span<const std::string_view>(allowed.begin(), allowed.size())) {}
+    Map(Loader& l, const YAML::Node& node, std::string_view what, std::span<const std::string_view> allowed)
+        : l_(l), node_(node) {
       if (!node.IsMap()) {
         l.error(l.pos(node), std::string(what) + ": expected a map, got " + describe(node));
         return;
@@ -705,18 +709,17 @@ void Loader::load_uplinks(const YAML::Node& n, Config& c) {
       }
     }
     const bool cloud = u.type != UplinkType::kMqtt;
-    Keys mqtt_keys = {"name",         "type",     "host",     "port", "client_id", "topic",     "batch",
-                      "compression",  "mqtt_version", "username", "password", "tls", "keepalive", "backoff",
-                      "replay", "downlink"};
-    Keys aws_keys = {"name",        "type",         "host",     "port", "client_id", "topic",     "batch",
-                     "compression", "mqtt_version", "tls",      "keepalive", "backoff", "replay", "ca_file",
-                     "auth",        "alpn",         "downlink"};
-    Keys azure_keys = {"name",         "type", "host",      "port",    "device_id", "topic",   "batch",
-                       "compression",  "tls",  "keepalive", "backoff", "replay",    "ca_file", "auth",
-                       "mqtt_version", "downlink"};
-    const Keys& keys = u.type == UplinkType::kMqtt         ? mqtt_keys
-                       : u.type == UplinkType::kAwsIotCore ? aws_keys
-                                                           : azure_keys;
+    // Keys every type takes, then each type's own.
+    std::vector<std::string_view> keys = {"name",         "type", "host",      "port",    "topic",
+                                          "batch",        "compression", "mqtt_version", "tls",
+                                          "keepalive",    "backoff",     "breaker",      "publish_timeout",
+                                          "replay",       "downlink"};
+    const auto add = [&](Keys more) { keys.insert(keys.end(), more.begin(), more.end()); };
+    switch (u.type) {
+      case UplinkType::kMqtt: add({"client_id", "username", "password"}); break;
+      case UplinkType::kAwsIotCore: add({"client_id", "ca_file", "auth", "alpn"}); break;
+      case UplinkType::kAzureIotHub: add({"device_id", "ca_file", "auth"}); break;
+    }
     const std::string what = "uplink (type " + std::string(to_string(u.type)) + ")";
     Map m(*this, item, what, keys);
     if (!m.ok()) continue;
@@ -850,6 +853,26 @@ void Loader::load_uplinks(const YAML::Node& n, Config& c) {
     set(m, "keepalive", u.keepalive, [&](auto& v, auto& k) { return duration(v, k); });
     if (u.keepalive < std::chrono::seconds(1) || u.keepalive > std::chrono::seconds(65535)) {
       error(m.key_pos("keepalive"), "keepalive: must be from 1s to 65535s");
+    }
+    set(m, "publish_timeout", u.publish_timeout, [&](auto& v, auto& k) { return duration(v, k); });
+    if (u.publish_timeout < std::chrono::seconds(1)) {
+      error(m.key_pos("publish_timeout"), "publish_timeout: must be at least 1s");
+    }
+    if (const YAML::Node* v = m.get("breaker")) {
+      Map b(*this, *v, "breaker", {"failures", "open_for"});
+      if (b.ok()) {
+        set(b, "open_for", u.breaker.open_for, [&](auto& x, auto& k) { return duration(x, k); });
+        if (const YAML::Node* x = b.get("failures")) {
+          if (auto n = number(*x, "failures")) {
+            if (*n < 1 || *n > 1000 || *n != std::floor(*n)) {
+              error(pos(*x), "failures: must be a whole number from 1 to 1000, got " + describe(*x));
+            } else {
+              u.breaker.failures = static_cast<uint32_t>(*n);
+            }
+          }
+        }
+        if (u.breaker.open_for < std::chrono::seconds(1)) error(b.key_pos("open_for"), "open_for: must be at least 1s");
+      }
     }
     if (const YAML::Node* v = m.get("backoff")) {
       Map b(*this, *v, "backoff", {"initial", "max", "multiplier"});

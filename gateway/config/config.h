@@ -165,6 +165,13 @@ struct UplinkTlsConfig {
   std::filesystem::path key;
 };
 
+// Circuit breaker (issue 5): opens after `failures` consecutive failed
+// connects or publishes, stays open `open_for`, then lets one probe through.
+struct BreakerConfig {
+  uint32_t failures = 5;     // default: 5
+  Duration open_for{30000};  // default: 30s
+};
+
 struct BackoffConfig {
   Duration initial{1000};   // default: 1s
   Duration max{60000};      // default: 60s
@@ -199,6 +206,8 @@ struct UplinkConfig {
   UplinkTlsConfig tls;
   Duration keepalive{30000};  // default: 30s
   BackoffConfig backoff;
+  BreakerConfig breaker;
+  Duration publish_timeout{30000};  // default: 30s; no cloud ack by then: retry on a new connection
   Replay replay = Replay::kOldestFirst;  // default: oldest_first
   // Cloud-profile keys (issue 5).
   std::string device_id;  // azure_iot_hub: required

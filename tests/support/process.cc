@@ -197,6 +197,9 @@ void Mosquitto::start() {
   if (text.find("listener ") == std::string::npos) {
     text = "listener " + std::to_string(port_) + " 127.0.0.1\nallow_anonymous true\n" + text;
   }
+  // A cloud stand-in must not drop what it acknowledged: stock mosquitto
+  // silently discards beyond 1000 queued messages per slow subscriber.
+  if (text.find("max_queued_messages") == std::string::npos) text += "\nmax_queued_messages 0";
   text += "\npersistence false\nlog_dest file " + (dir() / "mosquitto.log").string() + "\n";
   write_file(conf, text);
   proc_ = std::make_unique<Process>(std::vector<std::string>{"mosquitto", "-c", conf.string()},
@@ -208,6 +211,8 @@ void Mosquitto::start() {
                              read_file(dir() / "mosquitto.out") + read_file(dir() / "mosquitto.log"));
   }
 }
+
+std::string Mosquitto::log() const { return read_file(dir() / "mosquitto.log"); }
 
 void Mosquitto::stop() {
   if (proc_) {

@@ -80,6 +80,7 @@ class Mosquitto {
   void stop();      // SIGTERM and wait
   void start();     // (re)start on the same port
   bool running() const { return proc_ != nullptr; }
+  std::string log() const;  // its log file so far
 
  private:
   TempDir dir_;

@@ -79,6 +79,9 @@ TEST(ConfigLoad, Issue2ExampleLoadsWithTypedValues) {
   EXPECT_EQ(u.backoff.initial, seconds(1));
   EXPECT_EQ(u.backoff.max, seconds(60));
   EXPECT_DOUBLE_EQ(u.backoff.multiplier, 2.0);
+  EXPECT_EQ(u.breaker.failures, 5u);
+  EXPECT_EQ(u.breaker.open_for, seconds(30));
+  EXPECT_EQ(u.publish_timeout, seconds(30));
 
   ASSERT_EQ(c.routes.size(), 2u);
   const RouteConfig& alarms = c.routes[0];
@@ -134,6 +137,8 @@ TEST(ConfigLoad, RelativePathsAndTls) {
       "    tls: {ca_file: certs/ca.pem, cert: /abs/c.pem, key: k.pem}\n"
       "    mqtt_version: 3.1.1\n"
       "    backoff: {initial: 500ms, max: 2m, multiplier: 1.5}\n"
+      "    breaker: {failures: 3, open_for: 5s}\n"
+      "    publish_timeout: 10s\n"
       "    keepalive: 1m\n"
       "  - {name: d, host: h, tls: true, mqtt_version: 3}\n";
   const LoadResult r = load_string(yaml, "t.yaml", "/etc/gw");
@@ -156,6 +161,9 @@ TEST(ConfigLoad, RelativePathsAndTls) {
   EXPECT_EQ(u.backoff.initial, milliseconds(500));
   EXPECT_EQ(u.backoff.max, seconds(120));
   EXPECT_DOUBLE_EQ(u.backoff.multiplier, 1.5);
+  EXPECT_EQ(u.breaker.failures, 3u);
+  EXPECT_EQ(u.breaker.open_for, seconds(5));
+  EXPECT_EQ(u.publish_timeout, seconds(10));
   EXPECT_EQ(u.keepalive, seconds(60));
   EXPECT_TRUE(c.uplinks[1].tls.enabled);
   EXPECT_EQ(c.uplinks[1].port, 8883);
@@ -380,8 +388,12 @@ INSTANTIATE_TEST_SUITE_P(
                   "t.yaml:6:17: error: name: 'a b' is not a valid name (letters, digits, '-', '_', '.'; not empty)"},
         ErrorCase{"UnknownUplinkKeyForType", kBase + "  - {name: c2, host: h, device_id: x}\n",
                   "t.yaml:6:25: error: unknown key 'device_id' in uplink (type mqtt); allowed keys: name, type, "
-                  "host, port, client_id, topic, batch, compression, mqtt_version, username, password, tls, "
-                  "keepalive, backoff, replay, downlink"},
+                  "host, port, topic, batch, compression, mqtt_version, tls, keepalive, backoff, breaker, "
+                  "publish_timeout, replay, downlink, client_id, username, password"},
+        ErrorCase{"BreakerFailures", kBase + "  - {name: c2, host: h, breaker: {failures: 0}}\n",
+                  "t.yaml:6:45: error: failures: must be a whole number from 1 to 1000, got '0'"},
+        ErrorCase{"PublishTimeoutTooShort", kBase + "  - {name: c2, host: h, publish_timeout: 10ms}\n",
+                  "t.yaml:6:25: error: publish_timeout: must be at least 1s"},
         ErrorCase{"UplinkTopicPlaceholder", kBase + "  - {name: c2, host: h, topic: 'gw/{gw}'}\n",
                   "t.yaml:6:32: error: topic: unknown placeholder '{gw}' in uplink topic; allowed: {gateway_id}, "
                   "{route}, {uplink}"},
