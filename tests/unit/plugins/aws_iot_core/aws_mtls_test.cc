@@ -41,7 +41,7 @@ struct StandIn {
         "keyfile " + pki.server().key.string() + "\n"
         "require_certificate true\nuse_identity_as_username true\n";
     broker = std::make_unique<gw::testing::Mosquitto>(conf, plain_port);
-    EXPECT_TRUE(gw::testing::wait_for_port(tls_port));
+    EXPECT_TRUE(gw::testing::wait_for_port(tls_port, seconds(30))) << "TLS listener not up: " << broker->log();
   }
 };
 
