@@ -94,6 +94,17 @@ class Proc:
             pass
         return 0
 
+    def disk_write_bytes(self):
+        """Bytes this process caused to reach the block layer (/proc/PID/io write_bytes; 0 when gone)."""
+        try:
+            with open(f"/proc/{self.pid}/io") as f:
+                for line in f:
+                    if line.startswith("write_bytes:"):
+                        return int(line.split()[1])
+        except OSError:
+            pass
+        return 0
+
     def peak_rss_kb(self):
         return self._status("VmHWM")
 
