@@ -32,17 +32,36 @@ void AtomicCounters::add(const ConnectionCounters& now, const ConnectionCounters
 
 // ---- TcpTransport --------------------------------------------------------------
 
+namespace {
+constexpr size_t kReadChunk = 16 * 1024;
+}  // namespace
+
 TcpTransport::TcpTransport(asio::ip::tcp::socket socket) : socket_(std::move(socket)) {
   std::error_code ec;
   const auto ep = socket_.remote_endpoint(ec);
   remote_ = ec ? "?" : ep.address().to_string() + ":" + std::to_string(ep.port());
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  socket_.non_blocking(true, ec);
 }
 
 void TcpTransport::start(std::function<void(const std::error_code&)> ready) { ready({}); }
 
-void TcpTransport::async_read_some(char* data, size_t size, IoHandler handler) {
-  socket_.async_read_some(asio::buffer(data, size), std::move(handler));
+void TcpTransport::async_read(ReadHandler handler) {
+  socket_.async_wait(asio::socket_base::wait_read, [this, handler = std::move(handler)](std::error_code ec) mutable {
+    if (ec) {
+      handler(ec, {});
+      return;
+    }
+    // One buffer per io thread: the handler consumes the bytes before the
+    // thread runs anything else.
+    static thread_local std::array<char, kReadChunk> buf;
+    const size_t n = socket_.read_some(asio::buffer(buf), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      async_read(std::move(handler));  // woken without data (spurious): wait again
+      return;
+    }
+    handler(ec, std::string_view(buf.data(), ec ? 0 : n));
+  });
 }
 
 void TcpTransport::async_write(const char* data, size_t size, IoHandler handler) {
@@ -113,8 +132,12 @@ void TlsTransport::start(std::function<void(const std::error_code&)> ready) {
                           });
 }
 
-void TlsTransport::async_read_some(char* data, size_t size, IoHandler handler) {
-  stream_.async_read_some(asio::buffer(data, size), std::move(handler));
+void TlsTransport::async_read(ReadHandler handler) {
+  if (!read_buf_) read_buf_ = std::make_unique<char[]>(kReadChunk);
+  stream_.async_read_some(asio::buffer(read_buf_.get(), kReadChunk),
+                          [this, handler = std::move(handler)](const std::error_code& ec, size_t n) {
+                            handler(ec, std::string_view(read_buf_.get(), ec ? 0 : n));
+                          });
 }
 
 void TlsTransport::async_write(const char* data, size_t size, IoHandler handler) {
@@ -137,6 +160,8 @@ Result<std::unique_ptr<asio::ssl::context>> make_tls_context(const TlsOptions& t
   ERR_clear_error();
   SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
   SSL_CTX_set_options(native, SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_RENEGOTIATION);
+  // OpenSSL frees an idle connection's record buffers (~34 KB) until it reads again.
+  SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS);
   if (tls.cert.empty() || tls.key.empty()) return invalid_argument("tls: cert and key are required");
   if (SSL_CTX_use_certificate_chain_file(native, tls.cert.c_str()) != 1) {
     return invalid_argument("tls cert '" + tls.cert + "': " + openssl_error());
@@ -240,14 +265,14 @@ void Client::close_now() {
 void Client::do_read() {
   reading_ = true;
   auto self = shared_from_this();
-  transport_->async_read_some(read_buf_.data(), read_buf_.size(), [self](const std::error_code& ec, size_t n) {
+  transport_->async_read([self](const std::error_code& ec, std::string_view bytes) {
     self->reading_ = false;
     if (self->closed_) return;
     if (ec) {
       self->close_now();
       return;
     }
-    self->connection_.on_bytes(std::string_view(self->read_buf_.data(), n));
+    self->connection_.on_bytes(bytes);
     self->flush();
   });
 }

@@ -41,10 +41,14 @@ namespace gw::broker {
 class Transport {
  public:
   using IoHandler = std::function<void(const std::error_code&, size_t)>;
+  // The bytes are valid only during the call (they may live in a buffer the
+  // io thread shares among all its connections).
+  using ReadHandler = std::function<void(const std::error_code&, std::string_view bytes)>;
   virtual ~Transport() = default;
   // Runs `ready` once the stream can carry MQTT (after a TLS handshake).
   virtual void start(std::function<void(const std::error_code&)> ready) = 0;
-  virtual void async_read_some(char* data, size_t size, IoHandler handler) = 0;
+  // Reads what has arrived (at least one byte, or an error).
+  virtual void async_read(ReadHandler handler) = 0;
   // Writes all of [data, data+size) (the buffer must stay valid until the handler).
   virtual void async_write(const char* data, size_t size, IoHandler handler) = 0;
   virtual void close() = 0;
@@ -59,7 +63,9 @@ class TcpTransport final : public Transport {
   explicit TcpTransport(asio::ip::tcp::socket socket);
   // Transport:
   void start(std::function<void(const std::error_code&)> ready) override;
-  void async_read_some(char* data, size_t size, IoHandler handler) override;
+  // Waits for readability with no buffer of its own, then reads into the io
+  // thread's shared buffer: an idle connection holds no read buffer.
+  void async_read(ReadHandler handler) override;
   void async_write(const char* data, size_t size, IoHandler handler) override;
   void close() override;
   std::string remote_address() const override;
@@ -74,7 +80,9 @@ class TlsTransport final : public Transport {
   TlsTransport(asio::ip::tcp::socket socket, asio::ssl::context& context);
   // Transport:
   void start(std::function<void(const std::error_code&)> ready) override;
-  void async_read_some(char* data, size_t size, IoHandler handler) override;
+  // TLS may hold decrypted bytes of its own, so it reads into a buffer of
+  // this connection (allocated at the first read).
+  void async_read(ReadHandler handler) override;
   void async_write(const char* data, size_t size, IoHandler handler) override;
   void close() override;
   std::string remote_address() const override;
@@ -82,6 +90,7 @@ class TlsTransport final : public Transport {
 
  private:
   asio::ssl::stream<asio::ip::tcp::socket> stream_;
+  std::unique_ptr<char[]> read_buf_;
   std::string remote_;
   std::string peer_cn_;
 };
@@ -150,7 +159,6 @@ class Client : public std::enable_shared_from_this<Client> {
   asio::steady_timer timer_;
   std::chrono::steady_clock::time_point armed_for_ = std::chrono::steady_clock::time_point::max();
   std::chrono::steady_clock::time_point close_deadline_ = std::chrono::steady_clock::time_point::max();
-  std::array<char, 16 * 1024> read_buf_{};
   std::string write_buf_;
   bool started_ = false;
   bool reading_ = false;

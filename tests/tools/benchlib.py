@@ -181,6 +181,7 @@ GATEWAY_YAML = """gateway:
 listeners:
   - name: local
     bind: 127.0.0.1:{dev_port}
+    max_connections: {max_connections}
 store:
   path: queue.db
   durability: {durability}
@@ -195,16 +196,18 @@ uplinks:
     batch: {{max_messages: 1000, max_bytes: 65536, linger: {linger}}}
     compression: gzip
     backoff: {{initial: 500ms, max: 5s}}
-routes:
+{routes}default_route: drop
+"""
+ROUTES_YAML = """routes:
   - name: telemetry
-    match: {{topic: "plant/#"}}
+    match: {topic: "plant/#"}
     to: cloud
-default_route: drop
 """
 
 
 class Gateway:
-    def __init__(self, tools, workdir, cloud_host, cloud_port, durability="fsync", linger="200ms"):
+    def __init__(self, tools, workdir, cloud_host, cloud_port, durability="fsync", linger="200ms", routing=True,
+                 max_connections=1000):
         self.tools = tools
         self.dir = tempfile.mkdtemp(prefix="gw-", dir=workdir)
         self.port = free_port()
@@ -212,7 +215,8 @@ class Gateway:
         with open(self.conf, "w") as f:
             f.write(GATEWAY_YAML.format(data_dir=os.path.join(self.dir, "var"), dev_port=self.port,
                                         durability=durability, cloud_host=cloud_host,
-                                        cloud_port=cloud_port, linger=linger))
+                                        cloud_port=cloud_port, linger=linger, max_connections=max_connections,
+                                        routes=ROUTES_YAML if routing else ""))
         self.proc = None
         self.start()
 

@@ -19,6 +19,10 @@
 // session; publishes outstanding at the disconnect count as not acked
 // ("abandoned") and are not resent: the tool measures, it does not retry.
 //
+// --idle S connects every client, prints "connected N" on stderr, and holds
+// the connections S seconds without publishing (keep alive only): the
+// memory-per-idle-connection figure.
+//
 // Single-threaded: one poll() loop drives every connection. (Paho C async
 // was tried first; its command queue capped it near 5,000 msg/s here.)
 #include <arpa/inet.h>
@@ -104,7 +108,8 @@ int usage() {
                "usage: gw-loadgen [--host H] [--port P] [--clients N] [--messages M | --duration S]\n"
                "  [--qos 0|1|2] [--mqtt 3.1.1|5] [--prop K=V]... [--size BYTES] [--window W]\n"
                "  [--rate MSG_PER_S] [--topic 'plant/{client}/telemetry'] [--client-prefix lg]\n"
-               "  [--acked FILE] [--csv] [--label TEXT] [--drain-timeout S] [--connect-timeout S]\n");
+               "  [--acked FILE] [--csv] [--label TEXT] [--drain-timeout S] [--connect-timeout S]\n"
+               "  [--idle S]\n");
   return 2;
 }
 
@@ -297,13 +302,14 @@ class Runner {
 int run(int argc, char** argv) {
   Flags f(argc, argv,
           {"host", "port", "clients", "messages", "duration", "qos", "mqtt", "prop", "size", "window", "rate", "topic",
-           "client-prefix", "acked", "csv", "label", "drain-timeout", "connect-timeout", "seed", "help"});
+           "client-prefix", "acked", "csv", "label", "drain-timeout", "connect-timeout", "seed", "idle", "help"});
   if (f.has("help") || !f.positional().empty()) return usage();
   const std::string host = f.str("host", "127.0.0.1");
   const int port = static_cast<int>(f.num("port", 1883));
   const int nclients = static_cast<int>(f.num("clients", 10));
   const uint64_t messages = static_cast<uint64_t>(f.num("messages", f.has("duration") ? 0 : 1000));
-  const double duration_s = f.num("duration", 0);
+  const double idle_s = f.num("idle", 0);
+  const double duration_s = idle_s > 0 ? idle_s : f.num("duration", 0);
   const int qos = static_cast<int>(f.num("qos", 1));
   const bool v5 = f.str("mqtt", "5") == "5";
   const size_t window = static_cast<size_t>(f.num("window", 10));
@@ -363,6 +369,7 @@ int run(int argc, char** argv) {
       if (std::all_of(clients.begin(), clients.end(), [](const Client& c) { return c.state == State::kUp; })) {
         phase = Phase::kSend;
         start = now;
+        if (idle_s > 0) std::fprintf(stderr, "connected %d\n", nclients);
         if (duration_s > 0) until = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(duration_s));
       } else if (now - t0 > std::chrono::duration<double>(connect_timeout_s) || g_stop) {
         std::fprintf(stderr, "gw-loadgen: not every client connected to %s:%d within %.0fs\n", host.c_str(), port,
@@ -377,6 +384,10 @@ int run(int argc, char** argv) {
       for (bool progressed = true; progressed;) {
         progressed = false;
         for (auto& c : clients) {
+          if (idle_s > 0) {
+            all_done = time_up;
+            break;
+          }
           if (time_up || (messages > 0 && c.next_seq > messages)) continue;
           all_done = false;
           if (!runner.can_publish(c)) continue;
