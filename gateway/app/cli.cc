@@ -193,7 +193,10 @@ int cmd_run(const std::vector<std::string>& args) {
     }
   }
   if (config_path.empty()) return usage_error("run needs --config FILE");
-  if (auto st = telemetry::setup_logging({level, telemetry::stderr_is_journal()}); !st.is_ok()) {
+  telemetry::LoggingOptions logging;
+  logging.level = level;
+  logging.syslog_prefix = telemetry::stderr_is_journal();
+  if (auto st = telemetry::setup_logging(logging); !st.is_ok()) {
     return usage_error(st.message());
   }
 
