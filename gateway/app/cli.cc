@@ -22,6 +22,7 @@
 #include "gateway/app/passwd_cmd.h"
 #include "gateway/app/status_cmd.h"
 #include "gateway/config/config.h"
+#include "gateway/core/log.h"
 #include "gateway/rules/route_table.h"
 #include "gateway/telemetry/logging.h"
 #include "gateway/uplink/envelope.h"
@@ -32,6 +33,8 @@
 
 namespace gw::app {
 namespace {
+// This module's logger (core/log.h).
+spdlog::logger& logger() { return log::get(log::Module::kApp); }
 
 constexpr int kExitOk = 0;
 constexpr int kExitFailure = 1;
@@ -216,14 +219,14 @@ int cmd_run(const std::vector<std::string>& args) {
 
   auto gateway = Gateway::create(cfg, loaded->routes, SystemClock::instance());
   if (!gateway.is_ok()) {
-    spdlog::error("cannot start: {}", gateway.status().message());
+    logger().error("cannot start: {}", gateway.status().message());
     return kExitFailure;
   }
   if (auto st = (*gateway)->start(); !st.is_ok()) {
-    spdlog::error("cannot start: {}", st.message());
+    logger().error("cannot start: {}", st.message());
     return kExitFailure;
   }
-  spdlog::info("edge-gateway {} running as '{}' ({} uplink(s), {} route(s))", GW_VERSION, cfg.gateway.id,
+  logger().info("edge-gateway {} running as '{}' ({} uplink(s), {} route(s))", GW_VERSION, cfg.gateway.id,
                cfg.uplinks.size(), cfg.routes.size());
 
   // Operations: health, the watchdog, and /metrics + /healthz when configured.
@@ -236,12 +239,12 @@ int cmd_run(const std::vector<std::string>& args) {
                                                [&registry] { return registry.scrape(); },
                                                [&health] { return health.check(); });
     if (!server.is_ok()) {
-      spdlog::error("cannot start: {}", server.status().message());
+      logger().error("cannot start: {}", server.status().message());
       (*gateway)->stop();
       return kExitFailure;
     }
     http = std::move(server).value();
-    spdlog::info("metrics on http://{}:{}/metrics, health on /healthz", cfg.telemetry.http->first, http->port());
+    logger().info("metrics on http://{}:{}/metrics, health on /healthz", cfg.telemetry.http->first, http->port());
   }
   const auto watchdog = Supervisor::systemd_watchdog_interval();
   Supervisor supervisor(**gateway, health,
@@ -255,7 +258,7 @@ int cmd_run(const std::vector<std::string>& args) {
     if (sigwait(&signals, &sig) != 0) continue;
     if (sig == SIGHUP) {
       notify("RELOADING=1");
-      spdlog::info("SIGHUP: reloading routes from {}", config_path);
+      logger().info("SIGHUP: reloading routes from {}", config_path);
       std::ostringstream problems;
       auto result = config::load_file(config_path);
       std::shared_ptr<const rules::RouteTable> table;
@@ -263,23 +266,23 @@ int cmd_run(const std::vector<std::string>& args) {
         auto routes = rules::RouteTable::compile(*result.config, &result.diagnostics);
         if (routes.is_ok()) table = std::move(routes).value();
       }
-      for (const auto& d : result.diagnostics) spdlog::warn("{}", d.to_string());
+      for (const auto& d : result.diagnostics) logger().warn("{}", d.to_string());
       if (table) {
         (*gateway)->swap_routes(std::move(table));
-        spdlog::info("routes reloaded ({} route(s))", result.config->routes.size());
+        logger().info("routes reloaded ({} route(s))", result.config->routes.size());
       } else {
-        spdlog::error("reload failed; keeping the routes in use");
+        logger().error("reload failed; keeping the routes in use");
       }
       notify("READY=1");
       continue;
     }
-    spdlog::info("{}: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    logger().info("{}: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
     break;
   }
   notify("STOPPING=1");
   if (http) http->stop();
   (*gateway)->stop();
-  spdlog::info("stopped");
+  logger().info("stopped");
   return kExitOk;
 }
 

@@ -5,8 +5,13 @@
 #include <algorithm>
 
 #include "gateway/app/wiring.h"
+#include "gateway/core/log.h"
 
 namespace gw::app {
+namespace {
+// This module's logger (core/log.h).
+spdlog::logger& logger() { return log::get(log::Module::kApp); }
+}  // namespace
 
 Gateway::Gateway(const config::Config& cfg, std::shared_ptr<const rules::RouteTable> routes, const Clock& clock)
     : cfg_(cfg), clock_(clock), routes_(std::move(routes)) {}
@@ -52,7 +57,7 @@ Status Gateway::start() {
   for (auto& e : engines_) e->start();
   GW_RETURN_IF_ERROR(broker_->start());
   for (const auto& l : cfg_.listeners) {
-    spdlog::info("listening on {}:{} ({})", l.host, broker_->bound_port(l.name), l.name);
+    logger().info("listening on {}:{} ({})", l.host, broker_->bound_port(l.name), l.name);
   }
   return Status::ok();
 }

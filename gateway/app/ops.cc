@@ -13,8 +13,12 @@
 #include <systemd/sd-daemon.h>
 #endif
 
+#include "gateway/core/log.h"
+
 namespace gw::app {
 namespace {
+// This module's logger (core/log.h).
+spdlog::logger& logger() { return log::get(log::Module::kApp); }
 
 using telemetry::Exposition;
 using telemetry::Labels;
@@ -285,13 +289,13 @@ bool Supervisor::alive(Steady::time_point now) {
     last_ticks_ = ticks;
     ticks_changed_at_ = now;
   } else if (now - ticks_changed_at_ > stall_after_) {
-    if (!reported_stall_) spdlog::error("watchdog: the broker io loop has not run for {} s", std::chrono::duration_cast<std::chrono::seconds>(now - ticks_changed_at_).count());
+    if (!reported_stall_) logger().error("watchdog: the broker io loop has not run for {} s", std::chrono::duration_cast<std::chrono::seconds>(now - ticks_changed_at_).count());
     ok = false;
   }
   // The store writer: an empty append completes at its next commit.
   if (probe_done_ && !probe_done_->load()) {
     if (now - probe_sent_at_ > stall_after_) {
-      if (!reported_stall_) spdlog::error("watchdog: the store writer has not committed for {} s", std::chrono::duration_cast<std::chrono::seconds>(now - probe_sent_at_).count());
+      if (!reported_stall_) logger().error("watchdog: the store writer has not committed for {} s", std::chrono::duration_cast<std::chrono::seconds>(now - probe_sent_at_).count());
       ok = false;
     }
   } else {

@@ -49,10 +49,15 @@
 #include <unordered_set>
 #include <utility>
 
+#include "gateway/core/log.h"
 #include "gateway/store/internal/schema.h"
 #include "gateway/store/internal/sqlite.h"
 
 namespace gw::store {
+namespace {
+// This module's logger (core/log.h).
+spdlog::logger& logger() { return log::get(log::Module::kStore); }
+}  // namespace
 
 using internal::Db;
 using internal::ResetOnExit;
@@ -155,7 +160,7 @@ class RateLimitedLog {
     std::string text = fmt::format(f, std::forward<Args>(args)...);
     if (suppressed_ > 0) text += fmt::format(" ({} more like this in the last 10s)", suppressed_);
     suppressed_ = 0;
-    spdlog::warn("{}", text);
+    logger().warn("{}", text);
   }
 
  private:
@@ -356,7 +361,7 @@ Status Store::Impl::move_aside(const Status& why) {
                               ": " + ec.message() + ")");
     }
   }
-  spdlog::error(
+  logger().error(
       "store: {} is damaged ({}); moved it aside to {} and started an empty queue: the "
       "messages in the damaged file are NOT sent",
       options_.path, why.message(), target);
@@ -712,7 +717,7 @@ void Store::Impl::check_disk(bool force) {
   if (!was_low && free_bytes < options_.min_free_disk) {
     frozen_cap_.store(bytes_stored_.load(std::memory_order_relaxed), std::memory_order_relaxed);
     disk_low_.store(true, std::memory_order_relaxed);
-    spdlog::warn(
+    logger().warn(
         "store: only {} bytes free on the filesystem of {} (store.min_free_disk {}): the queue "
         "stops growing at {} bytes (on_full: {})",
         free_bytes, options_.path, options_.min_free_disk, frozen_cap_.load(),
@@ -720,7 +725,7 @@ void Store::Impl::check_disk(bool force) {
   } else if (was_low && free_bytes >= options_.min_free_disk + options_.min_free_disk / 8) {
     // A little hysteresis so the state does not flap at the threshold.
     disk_low_.store(false, std::memory_order_relaxed);
-    spdlog::info("store: {} bytes free again on the filesystem of {}; the queue may grow",
+    logger().info("store: {} bytes free again on the filesystem of {}; the queue may grow",
                  free_bytes, options_.path);
   }
 }
@@ -763,7 +768,7 @@ void Store::Impl::after_commit_ok() {
   if (recovering_.exchange(false, std::memory_order_relaxed)) {
     recoveries_.fetch_add(1, std::memory_order_relaxed);
     backoff_ = std::chrono::milliseconds(0);
-    spdlog::info("store: writes succeed again; accepting messages");
+    logger().info("store: writes succeed again; accepting messages");
   }
 }
 
@@ -785,7 +790,7 @@ Status Store::Impl::fail(Status s, int rc) {
   } else {
     s = s.with_context("store: commit failed; no further messages are acknowledged until the "
                        "store is reopened");
-    spdlog::error("{}", s.to_string());
+    logger().error("{}", s.to_string());
   }
   recovering_.store(false, std::memory_order_relaxed);
   std::lock_guard lk(mu_);
@@ -1197,7 +1202,7 @@ Result<std::vector<StoredRow>> Store::Impl::lease(std::string_view uplink, size_
     for (const StoredRow& row : out) st->leased.insert(row.seq);
   }
   if (!undecodable.empty()) {
-    spdlog::error("store: {} row(s) of uplink {} have undecodable properties ({}); moved to the "
+    logger().error("store: {} row(s) of uplink {} have undecodable properties ({}); moved to the "
                   "dead letters",
                   undecodable.size(), uplink, why);
     dead_letter(uplink, std::move(undecodable), "undecodable: " + why, {});
