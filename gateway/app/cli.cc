@@ -43,6 +43,7 @@ constexpr int kExitUsage = 2;
 constexpr const char* kUsage =
     "usage: edge-gateway COMMAND\n"
     "  run --config FILE [--log-level LEVEL]   run the gateway in the foreground\n"
+    "                                           (--log-level: every module, over the file's log:)\n"
     "  check-config FILE                        validate a config file\n"
     "  routes test --config FILE --topic T [--prop K=V]... [--client-id C] [--username U]\n"
     "              [--qos N] [--retain] [--content-type T] [--payload JSON] [--cert-cn CN]\n"
@@ -183,9 +184,23 @@ int cmd_routes(const std::vector<std::string>& args) {
   return kExitOk;
 }
 
+// telemetry's options from the `log:` section. `level_override` (--log-level)
+// sets every module's level, above what the file says.
+telemetry::LoggingOptions logging_options(const config::LogConfig& log, const std::optional<std::string>& level_override) {
+  telemetry::LoggingOptions o;
+  o.level = level_override.value_or(log.level);
+  if (!level_override) o.module_levels = log.modules;
+  o.file = log.file;
+  o.max_file_bytes = log.max_size;
+  o.max_files = log.max_files;
+  o.syslog_prefix = log.file.empty() && telemetry::stderr_is_journal();
+  o.repeats = {log.repeat_max_lines, log.repeat_window};
+  return o;
+}
+
 int cmd_run(const std::vector<std::string>& args) {
   std::string config_path;
-  std::string level = "info";
+  std::optional<std::string> level;
   for (size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--config" && i + 1 < args.size()) {
       config_path = args[++i];
@@ -196,10 +211,8 @@ int cmd_run(const std::vector<std::string>& args) {
     }
   }
   if (config_path.empty()) return usage_error("run needs --config FILE");
-  telemetry::LoggingOptions logging;
-  logging.level = level;
-  logging.syslog_prefix = telemetry::stderr_is_journal();
-  if (auto st = telemetry::setup_logging(logging); !st.is_ok()) {
+  // stderr until the config says otherwise.
+  if (auto st = telemetry::setup_logging(logging_options({}, level)); !st.is_ok()) {
     return usage_error(st.message());
   }
 
@@ -216,6 +229,10 @@ int cmd_run(const std::vector<std::string>& args) {
   auto loaded = load(config_path, stderr);
   if (!loaded) return kExitUsage;
   const auto& cfg = loaded->cfg;
+  if (auto st = telemetry::setup_logging(logging_options(cfg.log, level)); !st.is_ok()) {
+    logger().error("cannot start: {}", st.message());
+    return kExitFailure;
+  }
 
   auto gateway = Gateway::create(cfg, loaded->routes, SystemClock::instance());
   if (!gateway.is_ok()) {
@@ -283,6 +300,7 @@ int cmd_run(const std::vector<std::string>& args) {
   if (http) http->stop();
   (*gateway)->stop();
   logger().info("stopped");
+  telemetry::flush_logs();
   return kExitOk;
 }
 

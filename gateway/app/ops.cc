@@ -14,6 +14,7 @@
 #endif
 
 #include "gateway/core/log.h"
+#include "gateway/telemetry/logging.h"
 
 namespace gw::app {
 namespace {
@@ -319,6 +320,7 @@ void Supervisor::run() {
   while (!stopping_) {
     lock.unlock();
     health_.update();
+    telemetry::flush_logs();  // a log file within a second; repeat summaries when their window ends
     const bool ok = alive(Steady::now());
 #ifdef GW_HAVE_SYSTEMD
     if (ok) sd_notify(0, "WATCHDOG=1");
