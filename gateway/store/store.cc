@@ -106,6 +106,11 @@ constexpr const char* kFetchSql =
     "SELECT uplink, route, priority, expires_at_ms, cloud_topic, topic, payload, qos, retain, "
     "props, client_id, username, protocol_version, received_at_ms FROM messages WHERE seq = ?1";
 constexpr const char* kCountSql = "SELECT count(*) FROM messages WHERE uplink = ?1";
+// Covered by messages_by_uplink (uplink, priority DESC, seq).
+constexpr const char* kDepthSql =
+    "SELECT priority, count(*), min(seq) FROM messages WHERE uplink = ?1 GROUP BY priority "
+    "ORDER BY priority DESC";
+constexpr const char* kReceivedAtSql = "SELECT received_at_ms FROM messages WHERE seq = ?1";
 
 constexpr int64_t kSweepBatch = 5000;        // expired rows per sweep transaction
 constexpr size_t kMaxLiveMarks = 4096;       // commits remembered for live_first
@@ -226,6 +231,7 @@ class Store::Impl {
     return state_for(uplink).last_batch_seq;
   }
   Result<int64_t> count(std::string_view uplink);
+  Result<std::vector<PriorityDepth>> depth(std::string_view uplink);
   StoreStats stats() const;
 
  private:
@@ -288,7 +294,7 @@ class Store::Impl {
   // Read connection (read_mu_).
   std::mutex read_mu_;
   Db rdb_;
-  Stmt scan_, fetch_, count_;
+  Stmt scan_, fetch_, count_, depth_, received_at_;
 
   // Lease state (state_mu_).
   std::mutex state_mu_;
@@ -337,7 +343,8 @@ Status Store::Impl::open() {
 
 void Store::Impl::close_files() {
   for (Stmt* st : {&begin_, &commit_, &rollback_, &insert_, &delete_, &dead_letter_,
-                   &upsert_batch_, &evict_scan_, &expired_, &scan_, &fetch_, &count_}) {
+                   &upsert_batch_, &evict_scan_, &expired_, &scan_, &fetch_, &count_, &depth_,
+                   &received_at_}) {
     *st = Stmt();
   }
   wdb_.close();
@@ -415,7 +422,8 @@ Status Store::Impl::open_files() {
   rdb_ = std::move(rdb.value());
   GW_RETURN_IF_ERROR(rdb_.exec("PRAGMA query_only = 1"));
   for (auto [stmt, sql] :
-       {std::pair{&scan_, kScanSql}, {&fetch_, kFetchSql}, {&count_, kCountSql}}) {
+       {std::pair{&scan_, kScanSql}, {&fetch_, kFetchSql}, {&count_, kCountSql}, {&depth_, kDepthSql},
+        {&received_at_, kReceivedAtSql}}) {
     auto s = Stmt::prepare(rdb_, sql);
     if (!s.is_ok()) return s.status().with_context("store");
     *stmt = std::move(s.value());
@@ -1230,6 +1238,33 @@ Result<int64_t> Store::Impl::count(std::string_view uplink) {
   return count_.column_int(0);
 }
 
+Result<std::vector<PriorityDepth>> Store::Impl::depth(std::string_view uplink) {
+  std::lock_guard rl(read_mu_);
+  std::vector<PriorityDepth> out;
+  std::vector<int64_t> oldest_seqs;
+  {
+    ResetOnExit reset(depth_);
+    depth_.bind_text(1, uplink);
+    int rc;
+    while ((rc = depth_.step()) == SQLITE_ROW) {
+      out.push_back({static_cast<int>(depth_.column_int(0)), depth_.column_int(1), 0});
+      oldest_seqs.push_back(depth_.column_int(2));
+    }
+    if (rc != SQLITE_DONE) return sqlite_status(rc, rdb_.get(), "store: depth");
+  }
+  for (size_t i = 0; i < out.size(); ++i) {
+    ResetOnExit reset(received_at_);
+    received_at_.bind_int(1, oldest_seqs[i]);
+    const int rc = received_at_.step();
+    if (rc == SQLITE_ROW) {
+      out[i].oldest_received_at_ms = received_at_.column_int(0);
+    } else if (rc != SQLITE_DONE) {
+      return sqlite_status(rc, rdb_.get(), "store: depth");
+    }
+  }
+  return out;
+}
+
 StoreStats Store::Impl::stats() const {
   constexpr auto r = std::memory_order_relaxed;
   StoreStats s;
@@ -1293,6 +1328,7 @@ void Store::wait_for_rows(std::string_view uplink, std::chrono::milliseconds tim
 }
 uint64_t Store::last_batch_seq(std::string_view uplink) { return impl_->last_batch_seq(uplink); }
 Result<int64_t> Store::count(std::string_view uplink) { return impl_->count(uplink); }
+Result<std::vector<PriorityDepth>> Store::depth(std::string_view uplink) { return impl_->depth(uplink); }
 void Store::flush() { impl_->flush(); }
 Status Store::health() const { return impl_->health(); }
 StoreStats Store::stats() const { return impl_->stats(); }
