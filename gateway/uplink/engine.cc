@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -86,6 +87,11 @@ class Engine::Impl {
     return stats_;
   }
 
+  std::optional<uint64_t> heartbeat() const {
+    if (!running_.load(std::memory_order_acquire)) return std::nullopt;
+    return heartbeat_.load(std::memory_order_relaxed);
+  }
+
   const UplinkOptions& options() const { return options_; }
 
  private:
@@ -109,7 +115,9 @@ class Engine::Impl {
                  profile_->describe(), options_.max_messages, batcher_.effective_limit(), options_.linger.count(),
                  to_string(options_.compression));
     next_connect_at_ = clock_.now();
+    running_.store(true, std::memory_order_release);
     for (;;) {
+      heartbeat_.fetch_add(1, std::memory_order_relaxed);
       drain_events();
       TimePoint now = clock_.now();
       if (is_stopping()) break;
@@ -124,6 +132,7 @@ class Engine::Impl {
       if (conn_ == Conn::kConnected) fill_and_publish(now);
       wait();
     }
+    running_.store(false, std::memory_order_release);  // the watchdog stops looking: we are stopping
     shutdown();
   }
 
@@ -241,6 +250,7 @@ class Engine::Impl {
     switch (a.outcome) {
       case Outcome::kDelivered: {
         last_acked_ = std::max(last_acked_, f.batch_seq);
+        if (options_.on_publish_acked) options_.on_publish_acked(now - f.started);
         const size_t n = f.seqs.size();
         store_.ack(options_.name, std::move(f.seqs), last_acked_);
         backoff_.on_success(now);
@@ -358,6 +368,7 @@ class Engine::Impl {
     connect_host_ = co->host;
     connect_port_ = co->port;
     credentials_expire_at_ms_ = co->credentials_expire_at_ms;
+    update_stats([&](EngineStats& s) { s.credentials_expire_at_ms = credentials_expire_at_ms_; });
     Status st = transport_->start_connect(*co);
     if (!st.is_ok()) {
       on_connect_failed(now, Attempt{Outcome::kRetry, -1, false, false, st.to_string()});
@@ -589,6 +600,8 @@ class Engine::Impl {
 
   mutable std::mutex stats_mu_;
   EngineStats stats_;
+  std::atomic<uint64_t> heartbeat_{0};
+  std::atomic<bool> running_{false};
 };
 
 Result<std::unique_ptr<Engine>> Engine::create(UplinkOptions options, std::unique_ptr<CloudProfile> profile,
@@ -640,6 +653,7 @@ Engine::~Engine() = default;
 void Engine::start() { impl_->start(); }
 void Engine::stop(std::chrono::milliseconds grace) { impl_->stop(grace); }
 EngineStats Engine::stats() const { return impl_->stats(); }
+std::optional<uint64_t> Engine::heartbeat() const { return impl_->heartbeat(); }
 const UplinkOptions& Engine::options() const { return impl_->options(); }
 
 }  // namespace gw::uplink
