@@ -3,9 +3,11 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <string_view>
 
@@ -87,16 +89,26 @@ void ingest_metrics(Exposition& out, const Gateway& gw) {
     out.counter("edge_gateway_messages_routed_total", "Deliveries stored for an uplink, by route.",
                 static_cast<double>(n), {{"route", route}});
   }
-  std::map<std::string, uint64_t> dropped{{"no_route", 0}, {"route_drop", 0}, {"store_refused", 0}};
+  std::map<std::string, uint64_t> dropped{{"no_route", 0}, {"route_drop", 0}, {"quota", 0}, {"store_refused", 0}};
   for (const auto& [reason, n] : c.dropped.snapshot()) dropped[reason] = n;
+  // Counted by the broker and the store themselves.
+  const broker::BrokerStats b = gw.broker().stats();
+  const store::StoreStats st = gw.store().stats();
+  dropped["acl"] = b.publish_denied;
+  dropped["malformed"] = b.protocol_errors;
+  dropped["ttl"] = st.rows_expired;
+  dropped["evicted"] = st.rows_evicted;
   for (const auto& [reason, n] : dropped) {
     out.counter("edge_gateway_messages_dropped_total",
-                "Device messages not stored: no route matched (default drop), a drop route, or the store refused.",
+                "Messages that will not reach the cloud, by reason. Not stored: no_route (default drop), "
+                "route_drop, quota (store full: max_bytes or min_free_disk; MQTT 5 0x97), store_refused "
+                "(backpressure or a failed commit), acl (PUBLISH denied), malformed (a bad packet closed the "
+                "connection). Removed from the queue unsent, per delivery: ttl (expired), evicted (on_full: evict).",
                 static_cast<double>(n), {{"reason", reason}});
   }
 }
 
-void store_metrics(Exposition& out, const Gateway& gw) {
+void store_metrics(Exposition& out, const Gateway& gw, const Clock& clock) {
   const store::StoreStats s = gw.store().stats();
   out.gauge("edge_gateway_store_up", "1 while the store accepts writes; 0 after a failed commit (sticky error).",
             gw.store().health().is_ok() ? 1 : 0);
@@ -124,18 +136,60 @@ void store_metrics(Exposition& out, const Gateway& gw) {
             file_bytes(db) + file_bytes(db.string() + "-wal"));
   out.counter("edge_gateway_disk_written_bytes_total",
               "Bytes this process caused to be written to storage (/proc/self/io write_bytes).", proc_write_bytes());
+  const int64_t now_ms = clock.wall_ms();
+  auto age_s = [now_ms](int64_t received_at_ms) {
+    return static_cast<double>(std::max<int64_t>(0, now_ms - received_at_ms)) / 1000.0;
+  };
   for (const auto& e : gw.engines()) {
     const std::string& name = e->options().name;
-    auto rows = gw.store().count(name);
-    out.gauge("edge_gateway_store_rows", "Rows queued for an uplink (leased or not).",
-              rows.is_ok() ? static_cast<double>(*rows) : 0, {{"uplink", name}});
+    auto depth = gw.store().depth(name);
+    int64_t rows = 0;
+    std::optional<int64_t> oldest;
+    if (depth.is_ok()) {
+      for (const auto& d : *depth) {
+        rows += d.rows;
+        oldest = std::min(oldest.value_or(d.oldest_received_at_ms), d.oldest_received_at_ms);
+      }
+    }
+    out.gauge("edge_gateway_store_rows", "Rows queued for an uplink (leased or not).", static_cast<double>(rows),
+              {{"uplink", name}});
+    out.gauge("edge_gateway_store_oldest_age_seconds",
+              "Age of the oldest row queued for an uplink (since the device sent it); 0 when none.",
+              oldest ? age_s(*oldest) : 0, {{"uplink", name}});
+    if (!depth.is_ok()) continue;
+    for (const auto& d : *depth) {
+      const Labels l{{"uplink", name}, {"priority", std::to_string(d.priority)}};
+      out.gauge("edge_gateway_store_priority_rows", "Rows queued for an uplink at one priority (only those with rows).",
+                static_cast<double>(d.rows), l);
+      out.gauge("edge_gateway_store_priority_oldest_age_seconds",
+                "Age of the oldest row queued for an uplink at one priority (only those with rows).",
+                age_s(d.oldest_received_at_ms), l);
+    }
   }
 }
 
 void uplink_metrics(Exposition& out, const Gateway& gw) {
-  for (const auto& e : gw.engines()) {
+  for (size_t i = 0; i < gw.engines().size(); ++i) {
+    const auto& e = gw.engines()[i];
     const uplink::EngineStats s = e->stats();
     const Labels l{{"uplink", e->options().name}};
+    out.histogram("edge_gateway_uplink_publish_latency_seconds",
+                  "From publishing a batch to the cloud's PUBACK, for delivered batches.",
+                  gw.publish_latency(i).snapshot(), l);
+    if (s.credentials_expire_at_ms > 0) {
+      out.gauge("edge_gateway_uplink_token_expiry_timestamp_seconds",
+                "When the credentials of the current connection expire (Azure IoT Hub SAS token), seconds since "
+                "the Unix epoch; renewed at 80% of their lifetime. Only for uplinks whose credentials expire.",
+                static_cast<double>(s.credentials_expire_at_ms) / 1000.0, l);
+    }
+    out.counter("edge_gateway_uplink_credential_renewals_total", "Reconnects made to renew expiring credentials.",
+                static_cast<double>(s.credential_renewals), l);
+    out.counter("edge_gateway_uplink_rate_limit_waits_total",
+                "Times a ready batch waited for the cloud's token buckets (publishes/s, bytes/s).",
+                static_cast<double>(s.rate_limit_waits), l);
+    out.gauge("edge_gateway_uplink_rate_factor",
+              "Fraction of the cloud's rate quota in use now (halved on throttling, recovers on acks).",
+              s.rate_factor, l);
     out.gauge("edge_gateway_uplink_connected", "1 while the uplink is connected to its cloud.", s.connected ? 1 : 0, l);
     for (const auto st : {uplink::BreakerState::kClosed, uplink::BreakerState::kOpen, uplink::BreakerState::kHalfOpen}) {
       Labels ls = l;
@@ -190,7 +244,7 @@ void register_metrics(telemetry::Registry& registry, const Gateway& gateway, con
     out.gauge("edge_gateway_resident_memory_bytes", "Resident set size of the process.", resident_bytes());
     broker_metrics(out, gateway.broker().stats());
     ingest_metrics(out, gateway);
-    store_metrics(out, gateway);
+    store_metrics(out, gateway, clock);
     uplink_metrics(out, gateway);
   });
 }

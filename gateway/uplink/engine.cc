@@ -436,6 +436,7 @@ class Engine::Impl {
     while (!ready_.empty() && inflight_.size() < window_) {
       if (!breaker_.allow(now)) break;
       if (!limiter_.try_take(now, ready_.front().payload.size())) {
+        if (rate_hold_until_ <= now) update_stats([](EngineStats& s) { ++s.rate_limit_waits; });  // a new wait
         rate_hold_until_ = limiter_.available_at(now, ready_.front().payload.size());
         break;
       }

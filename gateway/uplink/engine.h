@@ -78,6 +78,7 @@ struct EngineStats {
   uint64_t last_batch_seq = 0;   // last batch sequence acknowledged
   size_t inflight_batches = 0;
   double rate_factor = 1.0;       // the rate limiter's current fraction of the cloud's quota
+  uint64_t rate_limit_waits = 0;  // times a ready batch waited for the token buckets
   uint64_t credential_renewals = 0;  // reconnects for fresh credentials (SAS tokens)
   uint64_t downlink_messages = 0;    // cloud messages handed to on_downlink
   uint64_t downlink_unmatched = 0;   // cloud messages no downlink rule matched

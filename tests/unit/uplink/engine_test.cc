@@ -19,7 +19,8 @@ using std::chrono::seconds;
 
 class TestProfile final : public CloudProfile {
  public:
-  explicit TestProfile(int64_t credentials_expire_at_ms = 0) : expire_at_ms_(credentials_expire_at_ms) {}
+  explicit TestProfile(int64_t credentials_expire_at_ms = 0, Limits limits = {})
+      : expire_at_ms_(credentials_expire_at_ms), limits_(limits) {}
   std::string_view type() const override { return "test"; }
   std::string describe() const override { return "test profile"; }
   Result<ConnectOptions> connect_options(const Clock&) override {
@@ -29,7 +30,7 @@ class TestProfile final : public CloudProfile {
     o.credentials_expire_at_ms = expire_at_ms_;
     return o;
   }
-  Limits limits() const override { return {}; }
+  Limits limits() const override { return limits_; }
   Result<Publish> shape(OutgoingBatch b) const override {
     Publish p;
     p.topic = std::move(b.topic);
@@ -40,6 +41,7 @@ class TestProfile final : public CloudProfile {
 
  private:
   int64_t expire_at_ms_;
+  Limits limits_;
 };
 
 // Scripted cloud: decides each publish's fate with `policy`, answers
@@ -141,14 +143,14 @@ struct Fixture {
     store->flush();
   }
 
-  std::unique_ptr<Engine> engine(UplinkOptions o, int64_t credentials_expire_at_ms = 0) {
+  std::unique_ptr<Engine> engine(UplinkOptions o, int64_t credentials_expire_at_ms = 0, Limits limits = {}) {
     o.name = "cloud";
     o.gateway_id = "g";
     o.linger = milliseconds(5);
     o.backoff.initial = milliseconds(5);
     o.backoff.max = milliseconds(20);
     o.backoff.seed = 9;
-    auto e = Engine::create(o, std::make_unique<TestProfile>(credentials_expire_at_ms), *store, SystemClock::instance(),
+    auto e = Engine::create(o, std::make_unique<TestProfile>(credentials_expire_at_ms, limits), *store, SystemClock::instance(),
                             [c = cloud](TransportEventSink sink) { return std::make_unique<FakeTransport>(sink, c); });
     EXPECT_TRUE(e.is_ok()) << e.status().to_string();
     return std::move(*e);
@@ -365,6 +367,21 @@ TEST(EngineTest, PublishLatencyIsReportedOncePerDeliveredBatch) {
     EXPECT_GE(d.count(), 0);
     EXPECT_LT(d, seconds(10));
   }
+}
+
+TEST(EngineTest, BatchesWaitingForTheTokenBucketAreCounted) {
+  Fixture f;
+  f.append(30);
+  UplinkOptions o;
+  o.max_messages = 1;  // 30 batches at 20/s: the bucket (one second of burst) runs dry
+  Limits limits;
+  limits.max_publishes_per_s = 20;
+  auto e = f.engine(o, 0, limits);
+  e->start();
+  ASSERT_TRUE(f.drained());
+  e->stop(seconds(1));
+  EXPECT_GE(e->stats().rate_limit_waits, 1u);
+  EXPECT_EQ(e->stats().messages_sent, 30u);
 }
 
 TEST(EngineTest, StatsCarryWhenTheCredentialsExpire) {
