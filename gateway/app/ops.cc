@@ -310,10 +310,26 @@ telemetry::HealthReport Health::check() {
   return {ok, body.dump() + "\n"};
 }
 
+// ---------------------------------------------------------------- StallDetector
+bool StallDetector::observe(const std::string& name, uint64_t counter, Steady::time_point now) {
+  auto [it, inserted] = seen_.try_emplace(name, Seen{counter, now});
+  if (inserted || it->second.counter != counter) {
+    it->second = {counter, now};
+    return true;
+  }
+  return now - it->second.changed_at <= stall_after_;
+}
+
+std::chrono::milliseconds StallDetector::unchanged_for(const std::string& name, Steady::time_point now) const {
+  auto it = seen_.find(name);
+  if (it == seen_.end()) return std::chrono::milliseconds(0);
+  return std::chrono::duration_cast<std::chrono::milliseconds>(now - it->second.changed_at);
+}
+
 // ------------------------------------------------------------------ Supervisor
 Supervisor::Supervisor(const Gateway& gateway, Health& health, std::chrono::milliseconds interval,
                        std::chrono::milliseconds stall_after)
-    : gateway_(gateway), health_(health), interval_(interval), stall_after_(stall_after) {
+    : gateway_(gateway), health_(health), interval_(interval), stall_after_(stall_after), stalls_(stall_after) {
   thread_ = std::thread([this] { run(); });
 }
 
@@ -338,14 +354,29 @@ std::chrono::milliseconds Supervisor::systemd_watchdog_interval() {
 
 bool Supervisor::alive(Steady::time_point now) {
   bool ok = true;
+  auto seconds = [](std::chrono::milliseconds d) { return std::chrono::duration_cast<std::chrono::seconds>(d).count(); };
   // The io loop: its 1 s sweep timer must keep ticking.
-  const uint64_t ticks = gateway_.broker().stats().loop_ticks;
-  if (ticks != last_ticks_ || ticks_changed_at_ == Steady::time_point{}) {
-    last_ticks_ = ticks;
-    ticks_changed_at_ = now;
-  } else if (now - ticks_changed_at_ > stall_after_) {
-    if (!reported_stall_) logger().error("watchdog: the broker io loop has not run for {} s", std::chrono::duration_cast<std::chrono::seconds>(now - ticks_changed_at_).count());
+  const std::string io = "the broker io loop";
+  if (!stalls_.observe(io, gateway_.broker().stats().loop_ticks, now)) {
+    if (!reported_stall_) logger().error("watchdog: {} has not run for {} s", io, seconds(stalls_.unchanged_for(io, now)));
     ok = false;
+  }
+  // Each uplink engine: its loop beats at least every 250 ms, also while
+  // disconnected or backing off. One stuck (e.g. blocked in a cloud call)
+  // stops the pings like a stuck io loop.
+  for (const auto& e : gateway_.engines()) {
+    const std::string name = "uplink " + e->options().name + "'s engine thread";
+    const auto beat = e->heartbeat();
+    if (!beat) {
+      stalls_.forget(name);  // not running: stopping, or not started
+      continue;
+    }
+    if (!stalls_.observe(name, *beat, now)) {
+      if (!reported_stall_) {
+        logger().error("watchdog: {} has not run for {} s", name, seconds(stalls_.unchanged_for(name, now)));
+      }
+      ok = false;
+    }
   }
   // The store writer: an empty append completes at its next commit.
   if (probe_done_ && !probe_done_->load()) {
