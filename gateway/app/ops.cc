@@ -11,10 +11,7 @@
 #include <set>
 #include <string_view>
 
-#ifdef GW_HAVE_SYSTEMD
-#include <systemd/sd-daemon.h>
-#endif
-
+#include "gateway/app/sd_notify.h"
 #include "gateway/core/log.h"
 #include "gateway/telemetry/logging.h"
 
@@ -343,13 +340,7 @@ Supervisor::~Supervisor() {
 }
 
 std::chrono::milliseconds Supervisor::systemd_watchdog_interval() {
-#ifdef GW_HAVE_SYSTEMD
-  uint64_t usec = 0;
-  if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0) {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::microseconds(usec));
-  }
-#endif
-  return std::chrono::milliseconds(0);
+  return std::chrono::duration_cast<std::chrono::milliseconds>(sd::watchdog_interval());
 }
 
 bool Supervisor::alive(Steady::time_point now) {
@@ -407,11 +398,7 @@ void Supervisor::run() {
     health_.update();
     telemetry::flush_logs();  // a log file within a second; repeat summaries when their window ends
     const bool ok = alive(Steady::now());
-#ifdef GW_HAVE_SYSTEMD
-    if (ok) sd_notify(0, "WATCHDOG=1");
-#else
-    (void)ok;
-#endif
+    if (ok) sd::notify("WATCHDOG=1");
     lock.lock();
     cv_.wait_for(lock, interval_, [this] { return stopping_; });
   }

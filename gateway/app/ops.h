@@ -81,7 +81,7 @@ class Supervisor {
   Supervisor(const Supervisor&) = delete;
   Supervisor& operator=(const Supervisor&) = delete;
 
-  // The systemd watchdog interval when WatchdogSec= is set (sd_watchdog_enabled), else 0.
+  // The systemd watchdog interval when WatchdogSec= is set (sd_notify.h), else 0.
   static std::chrono::milliseconds systemd_watchdog_interval();
 
  private:

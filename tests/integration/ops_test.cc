@@ -3,12 +3,15 @@
 // outage (mosquitto stopped past the breaker threshold, then back), and
 // `edge-gateway status` reading both.
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -416,6 +419,42 @@ TEST_F(Ops, JournalLinesCarrySyslogPriorities) {
     ASSERT_GE(line.size(), 3u) << log;
     EXPECT_TRUE(line[0] == '<' && line[1] >= '0' && line[1] <= '7' && line[2] == '>') << line;
   }
+}
+
+// Run as systemd would (NOTIFY_SOCKET, WATCHDOG_USEC): READY=1 once the
+// listeners are bound, then WATCHDOG=1 pings while everything is alive
+// (the io loop, the store writer and the uplink engine), STOPPING=1 at the end.
+TEST_F(Ops, NotifiesSystemdReadyAndPingsTheWatchdog) {
+  const auto sock_path = dir_ / "notify.sock";
+  const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, sock_path.c_str(), sizeof(addr.sun_path) - 1);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  timeval tv{20, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  auto receive = [fd] {
+    char buf[256];
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    return n < 0 ? std::string("<timeout>") : std::string(buf, static_cast<size_t>(n));
+  };
+  ::setenv("NOTIFY_SOCKET", sock_path.c_str(), 1);
+  ::setenv("WATCHDOG_USEC", "2000000", 1);  // pings every second (half the interval, at most 1 s)
+  start_gateway();
+  ::unsetenv("NOTIFY_SOCKET");
+  ::unsetenv("WATCHDOG_USEC");
+  EXPECT_EQ(receive(), "READY=1") << read_file(dir_ / "gateway.log");
+  ASSERT_TRUE(wait_health(200, 20s));
+  int pings = 0;
+  for (int i = 0; i < 3; ++i) pings += receive() == "WATCHDOG=1" ? 1 : 0;
+  EXPECT_EQ(pings, 3) << read_file(dir_ / "gateway.log");
+  gateway_->kill(SIGTERM, false);
+  std::string last;
+  for (int i = 0; i < 10 && last != "STOPPING=1"; ++i) last = receive();
+  EXPECT_EQ(last, "STOPPING=1");
+  EXPECT_EQ(gateway_->wait(30s), 0);
+  ::close(fd);
 }
 
 TEST_F(Ops, StatusSaysWhenNoGatewayAnswers) {
