@@ -14,7 +14,8 @@ RepeatFilterSink::RepeatFilterSink(std::shared_ptr<spdlog::sinks::sink> inner, R
 RepeatFilterSink::~RepeatFilterSink() {
   try {
     std::lock_guard lock(mutex_);
-    close_windows(clock_.now(), true);
+    // Not clock_.now(): at exit the sink may outlive a static clock.
+    close_windows(std::chrono::steady_clock::time_point{}, true);
     inner_->flush();
   } catch (...) {
     // A destructor must not throw; a lost summary line is the least harm.

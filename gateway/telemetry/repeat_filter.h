@@ -39,8 +39,8 @@ struct RepeatLimit {
 
 class RepeatFilterSink final : public spdlog::sinks::base_sink<std::mutex> {
  public:
-  // `inner` is shared with nobody else's writes in practice, but spdlog sinks
-  // are shared_ptr by design; `clock` is borrowed and must outlive the sink.
+  // `inner` receives what passes; `clock` is borrowed and must outlive every
+  // call but the destructor (which reports what is left without asking it).
   RepeatFilterSink(std::shared_ptr<spdlog::sinks::sink> inner, RepeatLimit limit, const Clock& clock);
   ~RepeatFilterSink() override;
 
