@@ -327,8 +327,9 @@ struct LogConfig {
   uint64_t max_size = 10ull * 1024 * 1024;  // default: 10MiB, then the file rotates
   uint32_t max_files = 5;                   // default: 5 rotated files kept (FILE.1 ... FILE.5)
   std::vector<std::pair<std::string, std::string>> modules;  // (module, level), in written order
-  // `repeats: {max_lines, window}`: similar lines beyond max_lines per window
-  // are suppressed and counted in one later line; max_lines 0 = off.
+  // `repeats: {max_lines, window}`: similar warnings and errors beyond
+  // max_lines per window are suppressed and counted in one later line;
+  // max_lines 0 = off.
   uint32_t repeat_max_lines = 10;  // default: 10
   Duration repeat_window{60'000};  // default: 1m
 };

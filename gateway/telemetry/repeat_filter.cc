@@ -45,8 +45,13 @@ void RepeatFilterSink::sink_it_(const spdlog::details::log_msg& msg) {
     inner_->log(msg);
     return;
   }
+  // Any line, filtered or not, first closes the windows that ended.
   const auto now = clock_.now();
   if (now >= next_close_) close_windows(now, false);
+  if (msg.level < limit_.min_level) {
+    inner_->log(msg);
+    return;
+  }
 
   const std::string_view text(msg.payload.data(), msg.payload.size());
   std::string key(msg.logger_name.data(), msg.logger_name.size());

@@ -2,6 +2,10 @@
 // flapping condition (a cloud that refuses every reconnect, a device that
 // retries a bad login) from flooding the journal or the log file.
 //
+// Only warnings and worse are filtered (`min_level`): repeats are what a
+// flapping condition produces, while info lines record things that happened
+// (a reload, a connect) and debug output is asked for.
+//
 // Lines are "similar" when they come from the same logger at the same level
 // and their text is equal once every run of digits is treated alike
 // ("attempt 7, next in 400 ms" ~ "attempt 8, next in 800 ms"). Of similar
@@ -35,6 +39,7 @@ namespace gw::telemetry {
 struct RepeatLimit {
   size_t max_lines = 10;  // similar lines let through per window; 0 = no limit
   std::chrono::milliseconds window{60'000};
+  spdlog::level::level_enum min_level = spdlog::level::warn;  // less severe lines always pass
 };
 
 class RepeatFilterSink final : public spdlog::sinks::base_sink<std::mutex> {

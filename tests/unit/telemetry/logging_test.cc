@@ -115,6 +115,15 @@ TEST(TelemetryRepeatFilter, ReportsWhatIsLeftWhenDestroyed) {
   EXPECT_EQ(lines[2], "error|store|store: disk full (4 bytes free) (suppressed 3 similar lines)");
 }
 
+TEST(TelemetryRepeatFilter, OnlyWarningsAndWorseAreFiltered) {
+  Chain c({2, 60s});
+  for (int i = 0; i < 20; ++i) c.uplink->info("routes reloaded ({} route(s))", i);
+  for (int i = 0; i < 20; ++i) c.uplink->debug("batch {} sent", i);
+  EXPECT_EQ(c.capture->lines().size(), 40u);
+  for (int i = 0; i < 5; ++i) c.uplink->critical("store: disk gone {}", i);
+  EXPECT_EQ(c.capture->lines().size(), 42u);
+}
+
 TEST(TelemetryRepeatFilter, ZeroMaxLinesLetsEverythingThrough) {
   Chain c({0, 60s});
   for (int i = 0; i < 50; ++i) c.uplink->warn("same");
