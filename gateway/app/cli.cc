@@ -1,5 +1,6 @@
 #include "gateway/app/cli.h"
 
+#include <malloc.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -20,18 +21,18 @@
 #include "gateway/app/queue_cmd.h"
 #include "gateway/app/ops.h"
 #include "gateway/app/passwd_cmd.h"
+#include "gateway/app/sd_notify.h"
 #include "gateway/app/status_cmd.h"
 #include "gateway/config/config.h"
+#include "gateway/core/log.h"
 #include "gateway/rules/route_table.h"
 #include "gateway/telemetry/logging.h"
 #include "gateway/uplink/envelope.h"
 
-#ifdef GW_HAVE_SYSTEMD
-#include <systemd/sd-daemon.h>
-#endif
-
 namespace gw::app {
 namespace {
+// This module's logger (core/log.h).
+spdlog::logger& logger() { return log::get(log::Module::kApp); }
 
 constexpr int kExitOk = 0;
 constexpr int kExitFailure = 1;
@@ -40,6 +41,7 @@ constexpr int kExitUsage = 2;
 constexpr const char* kUsage =
     "usage: edge-gateway COMMAND\n"
     "  run --config FILE [--log-level LEVEL]   run the gateway in the foreground\n"
+    "                                           (--log-level: every module, over the file's log:)\n"
     "  check-config FILE                        validate a config file\n"
     "  routes test --config FILE --topic T [--prop K=V]... [--client-id C] [--username U]\n"
     "              [--qos N] [--retain] [--content-type T] [--payload JSON] [--cert-cn CN]\n"
@@ -56,11 +58,7 @@ int usage_error(const std::string& message) {
   return kExitUsage;
 }
 
-void notify([[maybe_unused]] const char* state) {
-#ifdef GW_HAVE_SYSTEMD
-  sd_notify(0, state);
-#endif
-}
+void notify(const char* state) { sd::notify(state); }
 
 // Loads and compiles a config; prints every diagnostic to `out`. Returns the
 // config and its route table only when there is no error.
@@ -180,9 +178,23 @@ int cmd_routes(const std::vector<std::string>& args) {
   return kExitOk;
 }
 
+// telemetry's options from the `log:` section. `level_override` (--log-level)
+// sets every module's level, above what the file says.
+telemetry::LoggingOptions logging_options(const config::LogConfig& log, const std::optional<std::string>& level_override) {
+  telemetry::LoggingOptions o;
+  o.level = level_override.value_or(log.level);
+  if (!level_override) o.module_levels = log.modules;
+  o.file = log.file;
+  o.max_file_bytes = log.max_size;
+  o.max_files = log.max_files;
+  o.syslog_prefix = log.file.empty() && telemetry::stderr_is_journal();
+  o.repeats = {log.repeat_max_lines, log.repeat_window};
+  return o;
+}
+
 int cmd_run(const std::vector<std::string>& args) {
   std::string config_path;
-  std::string level = "info";
+  std::optional<std::string> level;
   for (size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--config" && i + 1 < args.size()) {
       config_path = args[++i];
@@ -193,7 +205,8 @@ int cmd_run(const std::vector<std::string>& args) {
     }
   }
   if (config_path.empty()) return usage_error("run needs --config FILE");
-  if (auto st = telemetry::setup_logging({level, telemetry::stderr_is_journal()}); !st.is_ok()) {
+  // stderr until the config says otherwise.
+  if (auto st = telemetry::setup_logging(logging_options({}, level)); !st.is_ok()) {
     return usage_error(st.message());
   }
 
@@ -210,17 +223,21 @@ int cmd_run(const std::vector<std::string>& args) {
   auto loaded = load(config_path, stderr);
   if (!loaded) return kExitUsage;
   const auto& cfg = loaded->cfg;
+  if (auto st = telemetry::setup_logging(logging_options(cfg.log, level)); !st.is_ok()) {
+    logger().error("cannot start: {}", st.message());
+    return kExitFailure;
+  }
 
   auto gateway = Gateway::create(cfg, loaded->routes, SystemClock::instance());
   if (!gateway.is_ok()) {
-    spdlog::error("cannot start: {}", gateway.status().message());
+    logger().error("cannot start: {}", gateway.status().message());
     return kExitFailure;
   }
   if (auto st = (*gateway)->start(); !st.is_ok()) {
-    spdlog::error("cannot start: {}", st.message());
+    logger().error("cannot start: {}", st.message());
     return kExitFailure;
   }
-  spdlog::info("edge-gateway {} running as '{}' ({} uplink(s), {} route(s))", GW_VERSION, cfg.gateway.id,
+  logger().info("edge-gateway {} running as '{}' ({} uplink(s), {} route(s))", GW_VERSION, cfg.gateway.id,
                cfg.uplinks.size(), cfg.routes.size());
 
   // Operations: health, the watchdog, and /metrics + /healthz when configured.
@@ -233,12 +250,12 @@ int cmd_run(const std::vector<std::string>& args) {
                                                [&registry] { return registry.scrape(); },
                                                [&health] { return health.check(); });
     if (!server.is_ok()) {
-      spdlog::error("cannot start: {}", server.status().message());
+      logger().error("cannot start: {}", server.status().message());
       (*gateway)->stop();
       return kExitFailure;
     }
     http = std::move(server).value();
-    spdlog::info("metrics on http://{}:{}/metrics, health on /healthz", cfg.telemetry.http->first, http->port());
+    logger().info("metrics on http://{}:{}/metrics, health on /healthz", cfg.telemetry.http->first, http->port());
   }
   const auto watchdog = Supervisor::systemd_watchdog_interval();
   Supervisor supervisor(**gateway, health,
@@ -246,13 +263,18 @@ int cmd_run(const std::vector<std::string>& args) {
                                              : std::chrono::milliseconds(1000),
                         std::chrono::seconds(10));
   notify("READY=1");
+#ifdef __GLIBC__
+  // Start-up (YAML, route compilation, schema checks) leaves freed heap
+  // behind; hand its pages back so the idle footprint is what running needs.
+  malloc_trim(0);
+#endif
 
   while (true) {
     int sig = 0;
     if (sigwait(&signals, &sig) != 0) continue;
     if (sig == SIGHUP) {
       notify("RELOADING=1");
-      spdlog::info("SIGHUP: reloading routes from {}", config_path);
+      logger().info("SIGHUP: reloading routes from {}", config_path);
       std::ostringstream problems;
       auto result = config::load_file(config_path);
       std::shared_ptr<const rules::RouteTable> table;
@@ -260,23 +282,24 @@ int cmd_run(const std::vector<std::string>& args) {
         auto routes = rules::RouteTable::compile(*result.config, &result.diagnostics);
         if (routes.is_ok()) table = std::move(routes).value();
       }
-      for (const auto& d : result.diagnostics) spdlog::warn("{}", d.to_string());
+      for (const auto& d : result.diagnostics) logger().warn("{}", d.to_string());
       if (table) {
         (*gateway)->swap_routes(std::move(table));
-        spdlog::info("routes reloaded ({} route(s))", result.config->routes.size());
+        logger().info("routes reloaded ({} route(s))", result.config->routes.size());
       } else {
-        spdlog::error("reload failed; keeping the routes in use");
+        logger().error("reload failed; keeping the routes in use");
       }
       notify("READY=1");
       continue;
     }
-    spdlog::info("{}: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    logger().info("{}: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
     break;
   }
   notify("STOPPING=1");
   if (http) http->stop();
   (*gateway)->stop();
-  spdlog::info("stopped");
+  logger().info("stopped");
+  telemetry::flush_logs();
   return kExitOk;
 }
 

@@ -5,8 +5,19 @@
 #include <algorithm>
 
 #include "gateway/app/wiring.h"
+#include "gateway/core/log.h"
 
 namespace gw::app {
+namespace {
+// This module's logger (core/log.h).
+spdlog::logger& logger() { return log::get(log::Module::kApp); }
+
+// The drop reason of a message the store did not take: "quota" when it is
+// full (the device hears 0x97 Quota exceeded), else "store_refused".
+std::string_view refusal_reason(const Status& s) {
+  return s.code() == StatusCode::kResourceExhausted ? "quota" : "store_refused";
+}
+}  // namespace
 
 Gateway::Gateway(const config::Config& cfg, std::shared_ptr<const rules::RouteTable> routes, const Clock& clock)
     : cfg_(cfg), clock_(clock), routes_(std::move(routes)) {}
@@ -37,7 +48,12 @@ Result<std::unique_ptr<Gateway>> Gateway::create(const config::Config& cfg,
       m.received_at_ms = clock.wall_ms();
       g->broker_->publish_local(std::move(m));
     };
-    auto engine = make_engine(cfg, up, *gw->store_, clock, std::move(downlink));
+    auto& latency = gw->publish_latency_.emplace_back(
+        std::make_unique<telemetry::Histogram>(telemetry::Histogram::latency_buckets()));
+    auto on_acked = [h = latency.get()](std::chrono::nanoseconds d) {
+      h->observe(std::chrono::duration<double>(d).count());
+    };
+    auto engine = make_engine(cfg, up, *gw->store_, clock, std::move(downlink), std::move(on_acked));
     if (!engine.is_ok()) return engine.status().with_context("uplink '" + up.name + "'");
     gw->engines_.push_back(std::move(engine).value());
   }
@@ -52,7 +68,7 @@ Status Gateway::start() {
   for (auto& e : engines_) e->start();
   GW_RETURN_IF_ERROR(broker_->start());
   for (const auto& l : cfg_.listeners) {
-    spdlog::info("listening on {}:{} ({})", l.host, broker_->bound_port(l.name), l.name);
+    logger().info("listening on {}:{} ({})", l.host, broker_->bound_port(l.name), l.name);
   }
   return Status::ok();
 }
@@ -105,10 +121,11 @@ void Gateway::on_publish(const Message& msg, Done done) {
   const auto appended_at = clock_.now();
   Status st = store_->append(std::move(rows), [this, shared_done, appended_at](const Status& s) {
     ingest_.commit_latency.observe(std::chrono::duration<double>(clock_.now() - appended_at).count());
+    if (!s.is_ok()) ingest_.dropped.add(refusal_reason(s));  // the writer refused (full) or the commit failed
     (*shared_done)(s);
   });
   if (!st.is_ok()) {
-    ingest_.dropped.add("store_refused");
+    ingest_.dropped.add(refusal_reason(st));
     (*shared_done)(st);
   }
 }

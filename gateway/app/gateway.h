@@ -53,7 +53,10 @@ class Gateway final : public broker::IngressSink {
   // all thread-safe). Counted where routing happens, on the io thread.
   struct IngestCounters {
     telemetry::LabeledCounter routed;   // deliveries stored, by route name
-    telemetry::LabeledCounter dropped;  // messages not stored, by reason (no_route, route_drop, store_refused)
+    // Messages not stored, by reason: no_route, route_drop, quota (the store
+    // is full: max_bytes or min_free_disk), store_refused (backpressure, a
+    // failed commit).
+    telemetry::LabeledCounter dropped;
     telemetry::Histogram commit_latency{telemetry::Histogram::latency_buckets()};  // append -> durable, seconds
   };
   const IngestCounters& ingest_counters() const { return ingest_; }
@@ -61,6 +64,8 @@ class Gateway final : public broker::IngressSink {
   const broker::Broker& broker() const { return *broker_; }
   store::Store& store() const { return *store_; }
   const std::vector<std::unique_ptr<uplink::Engine>>& engines() const { return engines_; }
+  // Publish -> PUBACK seconds of engines()[i]'s delivered batches.
+  const telemetry::Histogram& publish_latency(size_t i) const { return *publish_latency_[i]; }
 
  private:
   Gateway(const config::Config& cfg, std::shared_ptr<const rules::RouteTable> routes, const Clock& clock);
@@ -70,6 +75,8 @@ class Gateway final : public broker::IngressSink {
   std::atomic<std::shared_ptr<const rules::RouteTable>> routes_;
   IngestCounters ingest_;  // before store_: its completions write here until the store is gone
   std::unique_ptr<store::Store> store_;
+  // One per engine, same order; before engines_ so they outlive them.
+  std::vector<std::unique_ptr<telemetry::Histogram>> publish_latency_;
   std::vector<std::unique_ptr<uplink::Engine>> engines_;
   std::unique_ptr<broker::Broker> broker_;
   bool stopped_ = false;

@@ -3,18 +3,22 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <string_view>
 
-#ifdef GW_HAVE_SYSTEMD
-#include <systemd/sd-daemon.h>
-#endif
+#include "gateway/app/sd_notify.h"
+#include "gateway/core/log.h"
+#include "gateway/telemetry/logging.h"
 
 namespace gw::app {
 namespace {
+// This module's logger (core/log.h).
+spdlog::logger& logger() { return log::get(log::Module::kApp); }
 
 using telemetry::Exposition;
 using telemetry::Labels;
@@ -82,16 +86,26 @@ void ingest_metrics(Exposition& out, const Gateway& gw) {
     out.counter("edge_gateway_messages_routed_total", "Deliveries stored for an uplink, by route.",
                 static_cast<double>(n), {{"route", route}});
   }
-  std::map<std::string, uint64_t> dropped{{"no_route", 0}, {"route_drop", 0}, {"store_refused", 0}};
+  std::map<std::string, uint64_t> dropped{{"no_route", 0}, {"route_drop", 0}, {"quota", 0}, {"store_refused", 0}};
   for (const auto& [reason, n] : c.dropped.snapshot()) dropped[reason] = n;
+  // Counted by the broker and the store themselves.
+  const broker::BrokerStats b = gw.broker().stats();
+  const store::StoreStats st = gw.store().stats();
+  dropped["acl"] = b.publish_denied;
+  dropped["malformed"] = b.protocol_errors;
+  dropped["ttl"] = st.rows_expired;
+  dropped["evicted"] = st.rows_evicted;
   for (const auto& [reason, n] : dropped) {
     out.counter("edge_gateway_messages_dropped_total",
-                "Device messages not stored: no route matched (default drop), a drop route, or the store refused.",
+                "Messages that will not reach the cloud, by reason. Not stored: no_route (default drop), "
+                "route_drop, quota (store full: max_bytes or min_free_disk; MQTT 5 0x97), store_refused "
+                "(backpressure or a failed commit), acl (PUBLISH denied), malformed (a bad packet closed the "
+                "connection). Removed from the queue unsent, per delivery: ttl (expired), evicted (on_full: evict).",
                 static_cast<double>(n), {{"reason", reason}});
   }
 }
 
-void store_metrics(Exposition& out, const Gateway& gw) {
+void store_metrics(Exposition& out, const Gateway& gw, const Clock& clock) {
   const store::StoreStats s = gw.store().stats();
   out.gauge("edge_gateway_store_up", "1 while the store accepts writes; 0 after a failed commit (sticky error).",
             gw.store().health().is_ok() ? 1 : 0);
@@ -119,18 +133,60 @@ void store_metrics(Exposition& out, const Gateway& gw) {
             file_bytes(db) + file_bytes(db.string() + "-wal"));
   out.counter("edge_gateway_disk_written_bytes_total",
               "Bytes this process caused to be written to storage (/proc/self/io write_bytes).", proc_write_bytes());
+  const int64_t now_ms = clock.wall_ms();
+  auto age_s = [now_ms](int64_t received_at_ms) {
+    return static_cast<double>(std::max<int64_t>(0, now_ms - received_at_ms)) / 1000.0;
+  };
   for (const auto& e : gw.engines()) {
     const std::string& name = e->options().name;
-    auto rows = gw.store().count(name);
-    out.gauge("edge_gateway_store_rows", "Rows queued for an uplink (leased or not).",
-              rows.is_ok() ? static_cast<double>(*rows) : 0, {{"uplink", name}});
+    auto depth = gw.store().depth(name);
+    int64_t rows = 0;
+    std::optional<int64_t> oldest;
+    if (depth.is_ok()) {
+      for (const auto& d : *depth) {
+        rows += d.rows;
+        oldest = std::min(oldest.value_or(d.oldest_received_at_ms), d.oldest_received_at_ms);
+      }
+    }
+    out.gauge("edge_gateway_store_rows", "Rows queued for an uplink (leased or not).", static_cast<double>(rows),
+              {{"uplink", name}});
+    out.gauge("edge_gateway_store_oldest_age_seconds",
+              "Age of the oldest row queued for an uplink (since the device sent it); 0 when none.",
+              oldest ? age_s(*oldest) : 0, {{"uplink", name}});
+    if (!depth.is_ok()) continue;
+    for (const auto& d : *depth) {
+      const Labels l{{"uplink", name}, {"priority", std::to_string(d.priority)}};
+      out.gauge("edge_gateway_store_priority_rows", "Rows queued for an uplink at one priority (only those with rows).",
+                static_cast<double>(d.rows), l);
+      out.gauge("edge_gateway_store_priority_oldest_age_seconds",
+                "Age of the oldest row queued for an uplink at one priority (only those with rows).",
+                age_s(d.oldest_received_at_ms), l);
+    }
   }
 }
 
 void uplink_metrics(Exposition& out, const Gateway& gw) {
-  for (const auto& e : gw.engines()) {
+  for (size_t i = 0; i < gw.engines().size(); ++i) {
+    const auto& e = gw.engines()[i];
     const uplink::EngineStats s = e->stats();
     const Labels l{{"uplink", e->options().name}};
+    out.histogram("edge_gateway_uplink_publish_latency_seconds",
+                  "From publishing a batch to the cloud's PUBACK, for delivered batches.",
+                  gw.publish_latency(i).snapshot(), l);
+    if (s.credentials_expire_at_ms > 0) {
+      out.gauge("edge_gateway_uplink_token_expiry_timestamp_seconds",
+                "When the credentials of the current connection expire (Azure IoT Hub SAS token), seconds since "
+                "the Unix epoch; renewed at 80% of their lifetime. Only for uplinks whose credentials expire.",
+                static_cast<double>(s.credentials_expire_at_ms) / 1000.0, l);
+    }
+    out.counter("edge_gateway_uplink_credential_renewals_total", "Reconnects made to renew expiring credentials.",
+                static_cast<double>(s.credential_renewals), l);
+    out.counter("edge_gateway_uplink_rate_limit_waits_total",
+                "Times a ready batch waited for the cloud's token buckets (publishes/s, bytes/s).",
+                static_cast<double>(s.rate_limit_waits), l);
+    out.gauge("edge_gateway_uplink_rate_factor",
+              "Fraction of the cloud's rate quota in use now (halved on throttling, recovers on acks).",
+              s.rate_factor, l);
     out.gauge("edge_gateway_uplink_connected", "1 while the uplink is connected to its cloud.", s.connected ? 1 : 0, l);
     for (const auto st : {uplink::BreakerState::kClosed, uplink::BreakerState::kOpen, uplink::BreakerState::kHalfOpen}) {
       Labels ls = l;
@@ -185,7 +241,7 @@ void register_metrics(telemetry::Registry& registry, const Gateway& gateway, con
     out.gauge("edge_gateway_resident_memory_bytes", "Resident set size of the process.", resident_bytes());
     broker_metrics(out, gateway.broker().stats());
     ingest_metrics(out, gateway);
-    store_metrics(out, gateway);
+    store_metrics(out, gateway, clock);
     uplink_metrics(out, gateway);
   });
 }
@@ -251,10 +307,26 @@ telemetry::HealthReport Health::check() {
   return {ok, body.dump() + "\n"};
 }
 
+// ---------------------------------------------------------------- StallDetector
+bool StallDetector::observe(const std::string& name, uint64_t counter, Steady::time_point now) {
+  auto [it, inserted] = seen_.try_emplace(name, Seen{counter, now});
+  if (inserted || it->second.counter != counter) {
+    it->second = {counter, now};
+    return true;
+  }
+  return now - it->second.changed_at <= stall_after_;
+}
+
+std::chrono::milliseconds StallDetector::unchanged_for(const std::string& name, Steady::time_point now) const {
+  auto it = seen_.find(name);
+  if (it == seen_.end()) return std::chrono::milliseconds(0);
+  return std::chrono::duration_cast<std::chrono::milliseconds>(now - it->second.changed_at);
+}
+
 // ------------------------------------------------------------------ Supervisor
 Supervisor::Supervisor(const Gateway& gateway, Health& health, std::chrono::milliseconds interval,
                        std::chrono::milliseconds stall_after)
-    : gateway_(gateway), health_(health), interval_(interval), stall_after_(stall_after) {
+    : gateway_(gateway), health_(health), interval_(interval), stall_after_(stall_after), stalls_(stall_after) {
   thread_ = std::thread([this] { run(); });
 }
 
@@ -268,30 +340,39 @@ Supervisor::~Supervisor() {
 }
 
 std::chrono::milliseconds Supervisor::systemd_watchdog_interval() {
-#ifdef GW_HAVE_SYSTEMD
-  uint64_t usec = 0;
-  if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0) {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::microseconds(usec));
-  }
-#endif
-  return std::chrono::milliseconds(0);
+  return std::chrono::duration_cast<std::chrono::milliseconds>(sd::watchdog_interval());
 }
 
 bool Supervisor::alive(Steady::time_point now) {
   bool ok = true;
+  auto seconds = [](std::chrono::milliseconds d) { return std::chrono::duration_cast<std::chrono::seconds>(d).count(); };
   // The io loop: its 1 s sweep timer must keep ticking.
-  const uint64_t ticks = gateway_.broker().stats().loop_ticks;
-  if (ticks != last_ticks_ || ticks_changed_at_ == Steady::time_point{}) {
-    last_ticks_ = ticks;
-    ticks_changed_at_ = now;
-  } else if (now - ticks_changed_at_ > stall_after_) {
-    if (!reported_stall_) spdlog::error("watchdog: the broker io loop has not run for {} s", std::chrono::duration_cast<std::chrono::seconds>(now - ticks_changed_at_).count());
+  const std::string io = "the broker io loop";
+  if (!stalls_.observe(io, gateway_.broker().stats().loop_ticks, now)) {
+    if (!reported_stall_) logger().error("watchdog: {} has not run for {} s", io, seconds(stalls_.unchanged_for(io, now)));
     ok = false;
+  }
+  // Each uplink engine: its loop beats at least every 250 ms, also while
+  // disconnected or backing off. One stuck (e.g. blocked in a cloud call)
+  // stops the pings like a stuck io loop.
+  for (const auto& e : gateway_.engines()) {
+    const std::string name = "uplink " + e->options().name + "'s engine thread";
+    const auto beat = e->heartbeat();
+    if (!beat) {
+      stalls_.forget(name);  // not running: stopping, or not started
+      continue;
+    }
+    if (!stalls_.observe(name, *beat, now)) {
+      if (!reported_stall_) {
+        logger().error("watchdog: {} has not run for {} s", name, seconds(stalls_.unchanged_for(name, now)));
+      }
+      ok = false;
+    }
   }
   // The store writer: an empty append completes at its next commit.
   if (probe_done_ && !probe_done_->load()) {
     if (now - probe_sent_at_ > stall_after_) {
-      if (!reported_stall_) spdlog::error("watchdog: the store writer has not committed for {} s", std::chrono::duration_cast<std::chrono::seconds>(now - probe_sent_at_).count());
+      if (!reported_stall_) logger().error("watchdog: the store writer has not committed for {} s", std::chrono::duration_cast<std::chrono::seconds>(now - probe_sent_at_).count());
       ok = false;
     }
   } else {
@@ -315,12 +396,9 @@ void Supervisor::run() {
   while (!stopping_) {
     lock.unlock();
     health_.update();
+    telemetry::flush_logs();  // a log file within a second; repeat summaries when their window ends
     const bool ok = alive(Steady::now());
-#ifdef GW_HAVE_SYSTEMD
-    if (ok) sd_notify(0, "WATCHDOG=1");
-#else
-    (void)ok;
-#endif
+    if (ok) sd::notify("WATCHDOG=1");
     lock.lock();
     cv_.wait_for(lock, interval_, [this] { return stopping_; });
   }

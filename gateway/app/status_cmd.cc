@@ -149,11 +149,14 @@ int cmd_status(const std::vector<std::string>& args) {
   std::printf("  clients     %.0f connected\n", get(b, "edge_gateway_connections"));
   std::printf("  in          %.0f msgs total, %.1f msg/s, %s\n", sum(b, "edge_gateway_messages_in_total"),
               rate("edge_gateway_messages_in_total", true), bytes_text(get(b, "edge_gateway_bytes_in_total")).c_str());
-  std::printf("  dropped     %.0f (no route %.0f, drop route %.0f, store refused %.0f)\n",
-              sum(b, "edge_gateway_messages_dropped_total"),
-              get(b, "edge_gateway_messages_dropped_total{reason=\"no_route\"}"),
-              get(b, "edge_gateway_messages_dropped_total{reason=\"route_drop\"}"),
-              get(b, "edge_gateway_messages_dropped_total{reason=\"store_refused\"}"));
+  auto dropped = [&](const char* reason) {
+    return get(b, std::string("edge_gateway_messages_dropped_total{reason=\"") + reason + "\"}");
+  };
+  std::printf("  dropped     %.0f (no route %.0f, drop route %.0f, store full %.0f, store refused %.0f, acl %.0f, "
+              "malformed %.0f, expired %.0f, evicted %.0f)\n",
+              sum(b, "edge_gateway_messages_dropped_total"), dropped("no_route"), dropped("route_drop"),
+              dropped("quota"), dropped("store_refused"), dropped("acl"), dropped("malformed"), dropped("ttl"),
+              dropped("evicted"));
   std::printf("  store       %s, %s on disk, last group %.0f msgs\n",
               get(b, "edge_gateway_store_up") == 1 ? "ok" : "FAILED",
               bytes_text(get(b, "edge_gateway_store_file_bytes")).c_str(), get(b, "edge_gateway_store_group_size"));
@@ -168,9 +171,12 @@ int cmd_status(const std::vector<std::string>& args) {
     for (const char* s : {"closed", "open", "half_open"}) {
       if (get(b, "edge_gateway_uplink_breaker_state{uplink=\"" + u + "\",state=\"" + s + "\"}") == 1) breaker = s;
     }
-    std::printf("  uplink %-12s %s, breaker %s, %.0f queued, %.1f msg/s out, %.0f sent, compression %.1fx\n",
+    const double queued = get(b, "edge_gateway_store_rows" + l);
+    const std::string oldest =
+        queued > 0 ? ", oldest " + uptime_text(get(b, "edge_gateway_store_oldest_age_seconds" + l)) : "";
+    std::printf("  uplink %-12s %s, breaker %s, %.0f queued%s, %.1f msg/s out, %.0f sent, compression %.1fx\n",
                 u.c_str(), get(b, "edge_gateway_uplink_connected" + l) == 1 ? "connected" : "DISCONNECTED",
-                breaker.c_str(), get(b, "edge_gateway_store_rows" + l), rate("edge_gateway_uplink_messages_sent_total" + l, false),
+                breaker.c_str(), queued, oldest.c_str(), rate("edge_gateway_uplink_messages_sent_total" + l, false),
                 get(b, "edge_gateway_uplink_messages_sent_total" + l), get(b, "edge_gateway_uplink_compression_ratio" + l));
   }
   return healthy ? 0 : 1;

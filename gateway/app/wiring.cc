@@ -142,7 +142,8 @@ uplink::Compression compression(config::Compression c) {
 
 Result<std::unique_ptr<uplink::Engine>> make_engine(const config::Config& cfg, const config::UplinkConfig& up,
                                                     store::Store& store, const Clock& clock,
-                                                    uplink::DownlinkHandler on_downlink) {
+                                                    uplink::DownlinkHandler on_downlink,
+                                                    std::function<void(std::chrono::nanoseconds)> on_publish_acked) {
   uplink::Registry registry;
   register_builtin_profiles(registry);
   auto profile = registry.create(config::to_string(up.type), profile_settings(cfg, up));
@@ -164,6 +165,7 @@ Result<std::unique_ptr<uplink::Engine>> make_engine(const config::Config& cfg, c
   o.publish_timeout = up.publish_timeout;
   for (const auto& d : up.downlink) o.downlink.push_back({d.from, d.to});
   o.on_downlink = std::move(on_downlink);
+  o.on_publish_acked = std::move(on_publish_acked);
   return uplink::Engine::create(std::move(o), std::move(profile).value(), store, clock);
 }
 

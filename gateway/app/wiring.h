@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 
 #include "gateway/broker/broker.h"
@@ -22,12 +23,14 @@ broker::BrokerOptions broker_options(const config::Config& cfg);
 void register_builtin_profiles(uplink::Registry& registry);
 
 // Builds the engine of one uplink with its cloud profile. Downlink messages
-// (the uplink's `downlink:` rules) go to `on_downlink`, on the engine thread.
+// (the uplink's `downlink:` rules) go to `on_downlink`, and each delivered
+// batch's publish->PUBACK time to `on_publish_acked`, on the engine thread.
 // Errors: kInvalidArgument (profile settings, downlink rules), kNotFound
 // (type not built in).
-Result<std::unique_ptr<uplink::Engine>> make_engine(const config::Config& cfg, const config::UplinkConfig& up,
-                                                    store::Store& store, const Clock& clock,
-                                                    uplink::DownlinkHandler on_downlink = {});
+Result<std::unique_ptr<uplink::Engine>> make_engine(
+    const config::Config& cfg, const config::UplinkConfig& up, store::Store& store, const Clock& clock,
+    uplink::DownlinkHandler on_downlink = {},
+    std::function<void(std::chrono::nanoseconds)> on_publish_acked = {});
 
 // When a delivery expires: the shorter of the route's TTL and the MQTT 5
 // message expiry, counted from the receive time; 0 = never.

@@ -18,11 +18,13 @@
 #include "gateway/broker/connection.h"
 #include "gateway/broker/listener.h"
 #include "gateway/broker/subscriptions.h"
+#include "gateway/core/log.h"
 #include "gateway/mqtt/topic.h"
 
 namespace gw::broker {
-
 namespace {
+// This module's logger (core/log.h).
+spdlog::logger& logger() { return log::get(log::Module::kBroker); }
 
 // What outlives the broker: sink completions may arrive from any thread after
 // stop() or after the broker is gone. They post through this gate, which is
@@ -66,7 +68,7 @@ class Broker::Impl final : public ConnectionHost {
       const auto a = asio::ip::make_address(l.host, ec);
       loopback_[l.name] = !ec && a.is_loopback();
       if (options_.auth.allow_anonymous == AnonymousPolicy::kAlways && !loopback_[l.name]) {
-        spdlog::warn("broker: anonymous clients are allowed on listener '{}' {}:{} (allow_anonymous: force)", l.name,
+        logger().warn("broker: anonymous clients are allowed on listener '{}' {}:{} (allow_anonymous: force)", l.name,
                      l.host, l.port);
       }
     }
@@ -84,7 +86,7 @@ class Broker::Impl final : public ConnectionHost {
         listeners_.clear();
         return l.status();
       }
-      spdlog::info("broker: listener '{}' on {}:{}{}", lo.name, lo.host, l.value()->port(), lo.tls ? " (TLS)" : "");
+      logger().info("broker: listener '{}' on {}:{}{}", lo.name, lo.host, l.value()->port(), lo.tls ? " (TLS)" : "");
       listeners_.push_back(std::move(l).value());
     }
     started_ = true;
@@ -263,7 +265,7 @@ void Broker::Impl::log_auth_failure(const Connection& conn, const std::string& w
   const auto now = clock_.now();
   if (now - auth_log_window_ >= std::chrono::seconds(10)) {
     if (auth_logs_in_window_ > 20) {
-      spdlog::warn("broker: {} more failed logins not logged", auth_logs_in_window_ - 20);
+      logger().warn("broker: {} more failed logins not logged", auth_logs_in_window_ - 20);
     }
     auth_log_window_ = now;
     auth_logs_in_window_ = 0;
@@ -271,7 +273,7 @@ void Broker::Impl::log_auth_failure(const Connection& conn, const std::string& w
   if (++auth_logs_in_window_ <= 20) {
     const Client* c = nullptr;
     if (auto it = clients_.find(conn.id()); it != clients_.end()) c = it->second.get();
-    spdlog::warn("broker: login refused on listener '{}' from {} (client '{}'): {}", conn.options().listener,
+    logger().warn("broker: login refused on listener '{}' from {} (client '{}'): {}", conn.options().listener,
                  c != nullptr ? c->remote_address() : "?", conn.client_id(), why);
   }
 }
@@ -332,7 +334,7 @@ ConnectDecision Broker::Impl::on_connect(Connection& conn, const mqtt::Connect& 
   s.connection_id = conn.id();
   s.identity = std::move(auth.identity);
   if (d.session_present) d.resume = std::exchange(s.state, {});
-  spdlog::debug("broker: client '{}' connected (v{}, session present {})", cid, static_cast<int>(conn.version()),
+  logger().debug("broker: client '{}' connected (v{}, session present {})", cid, static_cast<int>(conn.version()),
                 d.session_present);
   return d;
 }

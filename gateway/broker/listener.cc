@@ -9,9 +9,12 @@
 #include <asio/write.hpp>
 #include <utility>
 
-namespace gw::broker {
+#include "gateway/core/log.h"
 
+namespace gw::broker {
 namespace {
+// This module's logger (core/log.h).
+spdlog::logger& logger() { return log::get(log::Module::kBroker); }
 // How long a connection that asked to close may take to flush its last bytes
 // (a peer that stops reading must not hold the socket forever).
 constexpr std::chrono::seconds kCloseLinger{2};
@@ -116,7 +119,7 @@ void TlsTransport::start(std::function<void(const std::error_code&)> ready) {
   stream_.async_handshake(asio::ssl::stream_base::server,
                           [this, ready = std::move(ready)](const std::error_code& ec) {
                             if (ec) {
-                              spdlog::info("broker: TLS handshake with {} failed: {}", remote_, ec.message());
+                              logger().info("broker: TLS handshake with {} failed: {}", remote_, ec.message());
                               ready(ec);
                               return;
                             }
@@ -257,7 +260,7 @@ void Client::close_now() {
   connection_.on_transport_closed();
   report_counters();
   if (!connection_.close_reason().empty()) {
-    spdlog::debug("broker: {} ({}) closed: {}", remote_, connection_.client_id(), connection_.close_reason());
+    logger().debug("broker: {} ({}) closed: {}", remote_, connection_.client_id(), connection_.close_reason());
   }
   if (on_closed_) on_closed_(connection_.id());
 }
@@ -366,7 +369,7 @@ void Listener::do_accept() {
     if (stopped_ || ec == asio::error::operation_aborted) return;
     if (ec) {
       // EMFILE and friends: log, back off briefly instead of spinning.
-      spdlog::warn("broker: listener '{}' accept failed: {}", options_.name, ec.message());
+      logger().warn("broker: listener '{}' accept failed: {}", options_.name, ec.message());
       retry_timer_.expires_after(std::chrono::milliseconds(100));
       retry_timer_.async_wait([this](const std::error_code& e) {
         if (!e) do_accept();

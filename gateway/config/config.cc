@@ -3,6 +3,7 @@
 // check-config lists everything that is wrong. yaml-cpp exceptions stop here.
 #include "gateway/config/config.h"
 #include "gateway/config/internal/secrets.h"
+#include "gateway/core/log.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -359,6 +360,8 @@ class Loader {
   void load_routes(const YAML::Node& n, Config& c);
   void load_default_route(const YAML::Node& n, Config& c);
   void load_telemetry(const YAML::Node& n, Config& c);
+  void load_log(const YAML::Node& n, Config& c);
+  std::optional<std::string> log_level(const YAML::Node& n, std::string_view key);
   std::optional<ListenerTlsConfig> listener_tls(const YAML::Node& n);
   void uplink_tls(const YAML::Node& n, UplinkConfig& u);
   std::optional<RouteConfig> route(const YAML::Node& n);
@@ -385,7 +388,7 @@ Config Loader::load(const YAML::Node& root) {
   }
   Map m(*this, root, "the top level",
         {"gateway", "listeners", "limits", "auth", "acl", "store", "uplinks", "routes", "default_route",
-         "telemetry"});
+         "telemetry", "log"});
   if (!m.ok()) return c;
   if (const YAML::Node* n = m.require("gateway", "the top level")) load_gateway(*n, c);
   if (const YAML::Node* n = m.require("listeners", "the top level")) load_listeners(*n, c);
@@ -397,6 +400,7 @@ Config Loader::load(const YAML::Node& root) {
   if (const YAML::Node* n = m.get("routes")) load_routes(*n, c);
   if (const YAML::Node* n = m.get("default_route")) load_default_route(*n, c);
   if (const YAML::Node* n = m.get("telemetry")) load_telemetry(*n, c);
+  if (const YAML::Node* n = m.get("log")) load_log(*n, c);
 
   // Cross-references, once every section is known.
   for (const auto& r : c.routes) check_uplink_refs(r.to, c, "route '" + r.name + "'");
@@ -1187,6 +1191,77 @@ void Loader::load_telemetry(const YAML::Node& n, Config& c) {
   if (!m.ok()) return;
   if (const YAML::Node* v = m.get("http")) {
     if (auto hp = host_port(*v, "http")) c.telemetry.http = *hp;
+  }
+}
+
+std::optional<std::string> Loader::log_level(const YAML::Node& n, std::string_view key) {
+  if (n.IsScalar()) {
+    for (std::string_view level : log::kLevelNames) {
+      if (n.Scalar() == level) return std::string(level);
+    }
+  }
+  std::string msg = std::string(key) + ": expected a log level (" + join(log::kLevelNames) + "), got " + describe(n);
+  if (n.IsScalar()) {
+    const std::string guess = closest(n.Scalar(), log::kLevelNames);
+    if (!guess.empty()) msg += " (did you mean '" + guess + "'?)";
+  }
+  error(pos(n), std::move(msg));
+  return std::nullopt;
+}
+
+void Loader::load_log(const YAML::Node& n, Config& c) {
+  LogConfig& l = c.log;
+  l.pos = pos(n);
+  Map m(*this, n, "log", {"level", "file", "max_size", "max_files", "modules", "repeats"});
+  if (!m.ok()) return;
+  set(m, "level", l.level, [&](auto& v, auto& k) { return log_level(v, k); });
+  if (const YAML::Node* v = m.get("file")) {
+    if (auto s = str(*v, "file")) {
+      if (s->empty()) {
+        error(pos(*v), "file: must not be empty (leave the key out to log to stderr)");
+      } else {
+        l.file = resolve(base_dir_, *s);
+      }
+    }
+  }
+  set(m, "max_size", l.max_size, [&](auto& v, auto& k) { return size(v, k, 4096); });
+  set(m, "max_files", l.max_files, [&](auto& v, auto& k) { return integer(v, k, 1, 100); });
+  if (const YAML::Node* v = m.get("modules")) {
+    if (!v->IsMap()) {
+      error(pos(*v), "modules: expected a map of module: level (modules: " + join(log::kModuleNames) + "), got " +
+                         describe(*v));
+    } else {
+      std::set<std::string> seen;
+      for (const auto& kv : *v) {
+        const YAML::Node key = kv.first;
+        if (!key.IsScalar()) {
+          error(pos(key), "modules: keys must be module names");
+          continue;
+        }
+        const std::string module = key.Scalar();
+        if (!log::module_from_name(module)) {
+          std::string msg = "modules: unknown module '" + module + "'";
+          const std::string guess = closest(module, log::kModuleNames);
+          if (!guess.empty()) msg += " (did you mean '" + guess + "'?)";
+          msg += "; modules: " + join(log::kModuleNames);
+          error(pos(key), std::move(msg));
+          continue;
+        }
+        if (!seen.insert(module).second) {
+          error(pos(key), "modules: '" + module + "' is given twice");
+          continue;
+        }
+        if (auto level = log_level(kv.second, module)) l.modules.emplace_back(module, *level);
+      }
+    }
+  }
+  if (const YAML::Node* v = m.get("repeats")) {
+    Map r(*this, *v, "log.repeats", {"max_lines", "window"});
+    if (r.ok()) {
+      set(r, "max_lines", l.repeat_max_lines, [&](auto& v2, auto& k) { return integer(v2, k, 0, 1'000'000); });
+      set(r, "window", l.repeat_window, [&](auto& v2, auto& k) { return duration(v2, k); });
+      if (l.repeat_window.count() <= 0) error(r.key_pos("window"), "window: must be longer than 0");
+    }
   }
 }
 

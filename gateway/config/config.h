@@ -323,6 +323,26 @@ struct TelemetryConfig {
   std::optional<std::pair<std::string, uint16_t>> http;
 };
 
+// ---------------------------------------------------------------- log
+// `log:` (issue 7). Level names are gw::log::kLevelNames, module names
+// gw::log::kModuleNames (core/log.h); the app copies this into
+// telemetry::LoggingOptions.
+struct LogConfig {
+  SourcePos pos;
+  std::string level = "info";  // default: info, for every module not in `modules`
+  // default: none = stderr (the journal under systemd). Relative paths
+  // resolve against the config file's folder. Always absolute when set.
+  std::filesystem::path file;
+  uint64_t max_size = 10ull * 1024 * 1024;  // default: 10MiB, then the file rotates
+  uint32_t max_files = 5;                   // default: 5 rotated files kept (FILE.1 ... FILE.5)
+  std::vector<std::pair<std::string, std::string>> modules;  // (module, level), in written order
+  // `repeats: {max_lines, window}`: similar warnings and errors beyond
+  // max_lines per window are suppressed and counted in one later line;
+  // max_lines 0 = off.
+  uint32_t repeat_max_lines = 10;  // default: 10
+  Duration repeat_window{60'000};  // default: 1m
+};
+
 // ---------------------------------------------------------------- root
 struct Config {
   std::filesystem::path file;  // the file it came from, as given
@@ -338,6 +358,7 @@ struct Config {
   std::vector<RouteConfig> routes;    // default: none; evaluated in order
   DefaultRouteConfig default_route;
   TelemetryConfig telemetry;
+  LogConfig log;
 
   const UplinkConfig* find_uplink(std::string_view name) const;
 };

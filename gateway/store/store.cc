@@ -49,10 +49,15 @@
 #include <unordered_set>
 #include <utility>
 
+#include "gateway/core/log.h"
 #include "gateway/store/internal/schema.h"
 #include "gateway/store/internal/sqlite.h"
 
 namespace gw::store {
+namespace {
+// This module's logger (core/log.h).
+spdlog::logger& logger() { return log::get(log::Module::kStore); }
+}  // namespace
 
 using internal::Db;
 using internal::ResetOnExit;
@@ -101,6 +106,11 @@ constexpr const char* kFetchSql =
     "SELECT uplink, route, priority, expires_at_ms, cloud_topic, topic, payload, qos, retain, "
     "props, client_id, username, protocol_version, received_at_ms FROM messages WHERE seq = ?1";
 constexpr const char* kCountSql = "SELECT count(*) FROM messages WHERE uplink = ?1";
+// Covered by messages_by_uplink (uplink, priority DESC, seq).
+constexpr const char* kDepthSql =
+    "SELECT priority, count(*), min(seq) FROM messages WHERE uplink = ?1 GROUP BY priority "
+    "ORDER BY priority DESC";
+constexpr const char* kReceivedAtSql = "SELECT received_at_ms FROM messages WHERE seq = ?1";
 
 constexpr int64_t kSweepBatch = 5000;        // expired rows per sweep transaction
 constexpr size_t kMaxLiveMarks = 4096;       // commits remembered for live_first
@@ -155,7 +165,7 @@ class RateLimitedLog {
     std::string text = fmt::format(f, std::forward<Args>(args)...);
     if (suppressed_ > 0) text += fmt::format(" ({} more like this in the last 10s)", suppressed_);
     suppressed_ = 0;
-    spdlog::warn("{}", text);
+    logger().warn("{}", text);
   }
 
  private:
@@ -221,6 +231,7 @@ class Store::Impl {
     return state_for(uplink).last_batch_seq;
   }
   Result<int64_t> count(std::string_view uplink);
+  Result<std::vector<PriorityDepth>> depth(std::string_view uplink);
   StoreStats stats() const;
 
  private:
@@ -283,7 +294,7 @@ class Store::Impl {
   // Read connection (read_mu_).
   std::mutex read_mu_;
   Db rdb_;
-  Stmt scan_, fetch_, count_;
+  Stmt scan_, fetch_, count_, depth_, received_at_;
 
   // Lease state (state_mu_).
   std::mutex state_mu_;
@@ -332,7 +343,8 @@ Status Store::Impl::open() {
 
 void Store::Impl::close_files() {
   for (Stmt* st : {&begin_, &commit_, &rollback_, &insert_, &delete_, &dead_letter_,
-                   &upsert_batch_, &evict_scan_, &expired_, &scan_, &fetch_, &count_}) {
+                   &upsert_batch_, &evict_scan_, &expired_, &scan_, &fetch_, &count_, &depth_,
+                   &received_at_}) {
     *st = Stmt();
   }
   wdb_.close();
@@ -356,7 +368,7 @@ Status Store::Impl::move_aside(const Status& why) {
                               ": " + ec.message() + ")");
     }
   }
-  spdlog::error(
+  logger().error(
       "store: {} is damaged ({}); moved it aside to {} and started an empty queue: the "
       "messages in the damaged file are NOT sent",
       options_.path, why.message(), target);
@@ -410,7 +422,8 @@ Status Store::Impl::open_files() {
   rdb_ = std::move(rdb.value());
   GW_RETURN_IF_ERROR(rdb_.exec("PRAGMA query_only = 1"));
   for (auto [stmt, sql] :
-       {std::pair{&scan_, kScanSql}, {&fetch_, kFetchSql}, {&count_, kCountSql}}) {
+       {std::pair{&scan_, kScanSql}, {&fetch_, kFetchSql}, {&count_, kCountSql}, {&depth_, kDepthSql},
+        {&received_at_, kReceivedAtSql}}) {
     auto s = Stmt::prepare(rdb_, sql);
     if (!s.is_ok()) return s.status().with_context("store");
     *stmt = std::move(s.value());
@@ -712,7 +725,7 @@ void Store::Impl::check_disk(bool force) {
   if (!was_low && free_bytes < options_.min_free_disk) {
     frozen_cap_.store(bytes_stored_.load(std::memory_order_relaxed), std::memory_order_relaxed);
     disk_low_.store(true, std::memory_order_relaxed);
-    spdlog::warn(
+    logger().warn(
         "store: only {} bytes free on the filesystem of {} (store.min_free_disk {}): the queue "
         "stops growing at {} bytes (on_full: {})",
         free_bytes, options_.path, options_.min_free_disk, frozen_cap_.load(),
@@ -720,7 +733,7 @@ void Store::Impl::check_disk(bool force) {
   } else if (was_low && free_bytes >= options_.min_free_disk + options_.min_free_disk / 8) {
     // A little hysteresis so the state does not flap at the threshold.
     disk_low_.store(false, std::memory_order_relaxed);
-    spdlog::info("store: {} bytes free again on the filesystem of {}; the queue may grow",
+    logger().info("store: {} bytes free again on the filesystem of {}; the queue may grow",
                  free_bytes, options_.path);
   }
 }
@@ -763,7 +776,7 @@ void Store::Impl::after_commit_ok() {
   if (recovering_.exchange(false, std::memory_order_relaxed)) {
     recoveries_.fetch_add(1, std::memory_order_relaxed);
     backoff_ = std::chrono::milliseconds(0);
-    spdlog::info("store: writes succeed again; accepting messages");
+    logger().info("store: writes succeed again; accepting messages");
   }
 }
 
@@ -785,7 +798,7 @@ Status Store::Impl::fail(Status s, int rc) {
   } else {
     s = s.with_context("store: commit failed; no further messages are acknowledged until the "
                        "store is reopened");
-    spdlog::error("{}", s.to_string());
+    logger().error("{}", s.to_string());
   }
   recovering_.store(false, std::memory_order_relaxed);
   std::lock_guard lk(mu_);
@@ -1197,7 +1210,7 @@ Result<std::vector<StoredRow>> Store::Impl::lease(std::string_view uplink, size_
     for (const StoredRow& row : out) st->leased.insert(row.seq);
   }
   if (!undecodable.empty()) {
-    spdlog::error("store: {} row(s) of uplink {} have undecodable properties ({}); moved to the "
+    logger().error("store: {} row(s) of uplink {} have undecodable properties ({}); moved to the "
                   "dead letters",
                   undecodable.size(), uplink, why);
     dead_letter(uplink, std::move(undecodable), "undecodable: " + why, {});
@@ -1223,6 +1236,33 @@ Result<int64_t> Store::Impl::count(std::string_view uplink) {
   int rc = count_.step();
   if (rc != SQLITE_ROW) return sqlite_status(rc, rdb_.get(), "store: count");
   return count_.column_int(0);
+}
+
+Result<std::vector<PriorityDepth>> Store::Impl::depth(std::string_view uplink) {
+  std::lock_guard rl(read_mu_);
+  std::vector<PriorityDepth> out;
+  std::vector<int64_t> oldest_seqs;
+  {
+    ResetOnExit reset(depth_);
+    depth_.bind_text(1, uplink);
+    int rc;
+    while ((rc = depth_.step()) == SQLITE_ROW) {
+      out.push_back({static_cast<int>(depth_.column_int(0)), depth_.column_int(1), 0});
+      oldest_seqs.push_back(depth_.column_int(2));
+    }
+    if (rc != SQLITE_DONE) return sqlite_status(rc, rdb_.get(), "store: depth");
+  }
+  for (size_t i = 0; i < out.size(); ++i) {
+    ResetOnExit reset(received_at_);
+    received_at_.bind_int(1, oldest_seqs[i]);
+    const int rc = received_at_.step();
+    if (rc == SQLITE_ROW) {
+      out[i].oldest_received_at_ms = received_at_.column_int(0);
+    } else if (rc != SQLITE_DONE) {
+      return sqlite_status(rc, rdb_.get(), "store: depth");
+    }
+  }
+  return out;
 }
 
 StoreStats Store::Impl::stats() const {
@@ -1288,6 +1328,7 @@ void Store::wait_for_rows(std::string_view uplink, std::chrono::milliseconds tim
 }
 uint64_t Store::last_batch_seq(std::string_view uplink) { return impl_->last_batch_seq(uplink); }
 Result<int64_t> Store::count(std::string_view uplink) { return impl_->count(uplink); }
+Result<std::vector<PriorityDepth>> Store::depth(std::string_view uplink) { return impl_->depth(uplink); }
 void Store::flush() { impl_->flush(); }
 Status Store::health() const { return impl_->health(); }
 StoreStats Store::stats() const { return impl_->stats(); }

@@ -142,6 +142,14 @@ struct StoredRow {
   Message message;
 };
 
+// The rows of one uplink at one priority (leased or not) and when the oldest
+// of them was received: what /metrics reports as queue depth and age.
+struct PriorityDepth {
+  int priority = 0;
+  int64_t rows = 0;
+  int64_t oldest_received_at_ms = 0;  // wall-clock ms of the lowest seq
+};
+
 class Store {
  public:
   using Completion = std::function<void(const Status&)>;
@@ -209,6 +217,11 @@ class Store {
 
   // Rows currently stored for `uplink` (leased or not). For stats and tests.
   Result<int64_t> count(std::string_view uplink);
+
+  // Per priority of `uplink` that has rows, highest first. One covering scan
+  // of the lease index plus one lookup per priority (the payloads are never
+  // read). Thread-safe; blocks on the read connection. For stats.
+  Result<std::vector<PriorityDepth>> depth(std::string_view uplink);
 
   // Blocks until everything appended or acked before the call is committed
   // (or failed: check health()). Closes the current group at once. Must not be

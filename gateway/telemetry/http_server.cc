@@ -7,9 +7,14 @@
 
 #include <thread>
 
+#include "gateway/core/log.h"
 #include "gateway/telemetry/metrics.h"
 
 namespace gw::telemetry {
+namespace {
+// This module's logger (core/log.h).
+spdlog::logger& logger() { return log::get(log::Module::kTelemetry); }
+}  // namespace
 
 class HttpServer::Impl {
  public:
@@ -44,7 +49,7 @@ class HttpServer::Impl {
         what = e.what();
       } catch (...) {
       }
-      spdlog::error("telemetry: {} failed: {}", req.path, what);
+      logger().error("telemetry: {} failed: {}", req.path, what);
       res.status = 500;
       res.set_content("internal error\n", "text/plain");
     });

@@ -1,13 +1,19 @@
 #include "gateway/telemetry/logging.h"
 
 #include <spdlog/sinks/base_sink.h>
+#include <spdlog/sinks/rotating_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
+#include <array>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
+#include <memory>
 #include <string>
+
+#include "gateway/core/log.h"
 
 namespace gw::telemetry {
 namespace {
@@ -35,6 +41,21 @@ class JournalPrefixSink final : public spdlog::sinks::base_sink<std::mutex> {
   }
 };
 
+Result<spdlog::level::level_enum> parse_level(const std::string& text) {
+  static const std::map<std::string, spdlog::level::level_enum, std::less<>> kLevels = {
+      {"trace", spdlog::level::trace}, {"debug", spdlog::level::debug}, {"info", spdlog::level::info},
+      {"warn", spdlog::level::warn},   {"error", spdlog::level::err},   {"critical", spdlog::level::critical},
+      {"off", spdlog::level::off}};
+  auto it = kLevels.find(text);
+  if (it == kLevels.end()) {
+    return invalid_argument("unknown log level '" + text + "' (trace, debug, info, warn, error, critical, off)");
+  }
+  return it->second;
+}
+
+// The loggers installed last; kept alive here as well as in spdlog's registry.
+std::array<std::shared_ptr<spdlog::logger>, log::kModuleCount> g_installed;
+
 }  // namespace
 
 bool stderr_is_journal() {
@@ -47,26 +68,71 @@ bool stderr_is_journal() {
 }
 
 Status setup_logging(const LoggingOptions& options) {
-  const auto level = spdlog::level::from_str(std::string(options.level));
-  if (level == spdlog::level::off && options.level != "off") {
-    return invalid_argument("unknown log level '" + std::string(options.level) + "'");
+  // Levels first: nothing changes unless the whole set is valid.
+  auto base = parse_level(options.level);
+  if (!base.is_ok()) return base.status();
+  std::array<spdlog::level::level_enum, log::kModuleCount> levels;
+  levels.fill(*base);
+  for (const auto& [module, text] : options.module_levels) {
+    const auto m = log::module_from_name(module);
+    if (!m) return invalid_argument("unknown log module '" + module + "'");
+    auto level = parse_level(text);
+    if (!level.is_ok()) return level.status();
+    levels[static_cast<size_t>(*m)] = *level;
   }
+
   try {
-    std::shared_ptr<spdlog::logger> logger;
-    if (options.syslog_prefix) {
-      logger = std::make_shared<spdlog::logger>("gw", std::make_shared<JournalPrefixSink>());
-      logger->set_pattern("%n: %v");  // journald adds time and level
+    std::shared_ptr<spdlog::sinks::sink> sink;
+    std::string pattern;
+    if (!options.file.empty()) {
+      sink = std::make_shared<spdlog::sinks::rotating_file_sink_mt>(
+          options.file.string(), static_cast<size_t>(options.max_file_bytes), options.max_files);
+      pattern = "%Y-%m-%dT%H:%M:%S.%e %l %v";
+    } else if (options.syslog_prefix) {
+      sink = std::make_shared<JournalPrefixSink>();
+      pattern = "%v";  // journald adds time, level and the unit
     } else {
-      logger = std::make_shared<spdlog::logger>("gw", std::make_shared<spdlog::sinks::stderr_sink_mt>());
-      logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+      sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+      pattern = "%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v";
     }
-    logger->set_level(level);
-    logger->flush_on(spdlog::level::warn);
-    spdlog::set_default_logger(std::move(logger));
+    if (options.repeats.max_lines != 0) {
+      sink = std::make_shared<RepeatFilterSink>(
+          std::move(sink), options.repeats, options.clock != nullptr ? *options.clock : SystemClock::instance());
+    }
+    sink->set_pattern(pattern);
+
+    std::array<std::shared_ptr<spdlog::logger>, log::kModuleCount> loggers;
+    for (size_t i = 0; i < log::kModuleCount; ++i) {
+      auto l = std::make_shared<spdlog::logger>(std::string(log::kModuleNames[i]), sink);
+      l->set_level(levels[i]);
+      // stderr is unbuffered; a file is flushed at once for warnings and
+      // otherwise by flush_logs() within a second.
+      l->flush_on(spdlog::level::warn);
+      loggers[i] = std::move(l);
+    }
+    // Publish the new loggers before the old ones can go away.
+    for (size_t i = 0; i < log::kModuleCount; ++i) log::install(static_cast<log::Module>(i), loggers[i].get());
+    for (size_t i = 0; i < log::kModuleCount; ++i) {
+      if (static_cast<log::Module>(i) == log::Module::kApp) {
+        spdlog::set_default_logger(loggers[i]);  // strays (third-party) go to the same place
+      } else {
+        spdlog::drop(loggers[i]->name());
+        spdlog::register_logger(loggers[i]);
+      }
+    }
+    g_installed = loggers;
   } catch (const spdlog::spdlog_ex& e) {
+    if (!options.file.empty()) {
+      return unavailable("cannot open the log file " + options.file.string() + ": " + e.what());
+    }
     return internal_error(std::string("logging set-up failed: ") + e.what());
   }
   return Status::ok();
+}
+
+void flush_logs() {
+  // Every module logger writes to the same sink: flushing one flushes it.
+  log::get(log::Module::kApp).flush();
 }
 
 }  // namespace gw::telemetry

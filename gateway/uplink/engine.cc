@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -11,11 +12,14 @@
 #include <optional>
 #include <thread>
 
+#include "gateway/core/log.h"
 #include "gateway/uplink/batcher.h"
 #include "gateway/uplink/rate_limiter.h"
 
 namespace gw::uplink {
 namespace {
+// This module's logger (core/log.h).
+spdlog::logger& logger() { return log::get(log::Module::kUplink); }
 
 using Ms = std::chrono::milliseconds;
 using TimePoint = std::chrono::steady_clock::time_point;
@@ -83,6 +87,11 @@ class Engine::Impl {
     return stats_;
   }
 
+  std::optional<uint64_t> heartbeat() const {
+    if (!running_.load(std::memory_order_acquire)) return std::nullopt;
+    return heartbeat_.load(std::memory_order_relaxed);
+  }
+
   const UplinkOptions& options() const { return options_; }
 
  private:
@@ -102,11 +111,13 @@ class Engine::Impl {
     batch_seq_ = store_.last_batch_seq(options_.name);
     last_acked_ = batch_seq_;
     update_stats([&](EngineStats& s) { s.last_batch_seq = last_acked_; });
-    spdlog::info("uplink {}: {} (batches up to {} msgs / {} B, linger {} ms, {})", options_.name,
+    logger().info("uplink {}: {} (batches up to {} msgs / {} B, linger {} ms, {})", options_.name,
                  profile_->describe(), options_.max_messages, batcher_.effective_limit(), options_.linger.count(),
                  to_string(options_.compression));
     next_connect_at_ = clock_.now();
+    running_.store(true, std::memory_order_release);
     for (;;) {
+      heartbeat_.fetch_add(1, std::memory_order_relaxed);
       drain_events();
       TimePoint now = clock_.now();
       if (is_stopping()) break;
@@ -121,6 +132,7 @@ class Engine::Impl {
       if (conn_ == Conn::kConnected) fill_and_publish(now);
       wait();
     }
+    running_.store(false, std::memory_order_release);  // the watchdog stops looking: we are stopping
     shutdown();
   }
 
@@ -151,7 +163,7 @@ class Engine::Impl {
         backoff_.on_success(now);
         breaker_.on_success(now);
         store_may_have_rows_ = true;
-        spdlog::info("uplink {}: connected to {}:{}", options_.name, connect_host_, connect_port_);
+        logger().info("uplink {}: connected to {}:{}", options_.name, connect_host_, connect_port_);
         failures_logged_ = 0;
         subscribe_downlink();
         update_stats([&](EngineStats& s) {
@@ -185,14 +197,14 @@ class Engine::Impl {
     const auto filters = profile_->downlink_subscriptions(froms);
     if (filters.empty()) return;
     Status st = transport_->subscribe(filters, 1);
-    if (!st.is_ok()) spdlog::warn("uplink {}: downlink not subscribed: {}", options_.name, st.to_string());
+    if (!st.is_ok()) logger().warn("uplink {}: downlink not subscribed: {}", options_.name, st.to_string());
   }
 
   void on_downlink_message(Publish in) {
     Publish msg = profile_->downlink_message(std::move(in));
     auto local = map_downlink(options_.downlink, msg.topic);
     if (!local || !options_.on_downlink) {
-      spdlog::debug("uplink {}: downlink message on '{}' matches no rule", options_.name, msg.topic);
+      logger().debug("uplink {}: downlink message on '{}' matches no rule", options_.name, msg.topic);
       update_stats([&](EngineStats& s) { ++s.downlink_unmatched; });
       return;
     }
@@ -210,7 +222,7 @@ class Engine::Impl {
     if (breaker_.state() == BreakerState::kOpen) next_connect_at_ = std::max(next_connect_at_, breaker_.reopens_at());
     // Log the first failure and then every 10th: a long outage must not flood the journal.
     if (failures_logged_++ % 10 == 0) {
-      spdlog::warn("uplink {}: cannot connect to {}:{}: {}{} (attempt {}, next in {} ms; rows stay queued)",
+      logger().warn("uplink {}: cannot connect to {}:{}: {}{} (attempt {}, next in {} ms; rows stay queued)",
                    options_.name, connect_host_, connect_port_, a.detail,
                    a.outcome == Outcome::kReject ? " [refused: check credentials]" : "", backoff_.failures(),
                    std::chrono::duration_cast<Ms>(next_connect_at_ - now).count());
@@ -220,7 +232,7 @@ class Engine::Impl {
   }
 
   void on_connection_lost(TimePoint now, const std::string& why) {
-    spdlog::warn("uplink {}: {}; {} batch(es) in flight will be retried", options_.name, why, inflight_.size());
+    logger().warn("uplink {}: {}; {} batch(es) in flight will be retried", options_.name, why, inflight_.size());
     conn_ = Conn::kDisconnected;
     fail_all_inflight();
     breaker_.on_failure(now);
@@ -238,6 +250,7 @@ class Engine::Impl {
     switch (a.outcome) {
       case Outcome::kDelivered: {
         last_acked_ = std::max(last_acked_, f.batch_seq);
+        if (options_.on_publish_acked) options_.on_publish_acked(now - f.started);
         const size_t n = f.seqs.size();
         store_.ack(options_.name, std::move(f.seqs), last_acked_);
         backoff_.on_success(now);
@@ -268,13 +281,13 @@ class Engine::Impl {
           // The cloud said "too fast": slow the buckets; the breaker and the
           // backoff are for failures, and this is not one.
           limiter_.on_throttled(now);
-          spdlog::info("uplink {}: throttled by the cloud ({}); rate now {:.0f}% of the quota", options_.name,
+          logger().info("uplink {}: throttled by the cloud ({}); rate now {:.0f}% of the quota", options_.name,
                        a.detail, limiter_.factor() * 100);
         } else {
           if (!a.throttled) breaker_.on_failure(now);
           hold_until_ = now + backoff_.on_failure(now);
         }
-        spdlog::debug("uplink {}: batch {} not delivered: {}", options_.name, f.batch_seq, a.detail);
+        logger().debug("uplink {}: batch {} not delivered: {}", options_.name, f.batch_seq, a.detail);
         note_breaker();
         update_stats([&](EngineStats& s) {
           ++s.publish_retries;
@@ -293,7 +306,7 @@ class Engine::Impl {
   void on_rejected(Inflight& f, const Attempt& a) {
     update_stats([&](EngineStats& s) { ++s.rejected_batches; });
     if (f.seqs.size() > 1) {
-      spdlog::warn("uplink {}: batch {} ({} msgs) refused: {}; retrying in smaller batches", options_.name,
+      logger().warn("uplink {}: batch {} ({} msgs) refused: {}; retrying in smaller batches", options_.name,
                    f.batch_seq, f.seqs.size(), a.detail);
       batcher_.set_message_cap(std::max<size_t>(1, f.seqs.size() / 2));
       store_.release(options_.name, f.seqs);
@@ -304,7 +317,7 @@ class Engine::Impl {
   }
 
   void drop_rows(const std::vector<int64_t>& seqs, const std::string& why) {
-    for (int64_t s : seqs) spdlog::error("uplink {}: dropping message seq {}: {}", options_.name, s, why);
+    for (int64_t s : seqs) logger().error("uplink {}: dropping message seq {}: {}", options_.name, s, why);
     store_.ack(options_.name, seqs, last_acked_);
     update_stats([&](EngineStats& s) { s.dropped_messages += seqs.size(); });
   }
@@ -321,7 +334,7 @@ class Engine::Impl {
 
   void note_breaker() {
     if (breaker_.state() != logged_breaker_) {
-      spdlog::log(breaker_.state() == BreakerState::kOpen ? spdlog::level::warn : spdlog::level::info,
+      logger().log(breaker_.state() == BreakerState::kOpen ? spdlog::level::warn : spdlog::level::info,
                   "uplink {}: circuit breaker {} -> {}", options_.name, to_string(logged_breaker_),
                   to_string(breaker_.state()));
       logged_breaker_ = breaker_.state();
@@ -355,6 +368,7 @@ class Engine::Impl {
     connect_host_ = co->host;
     connect_port_ = co->port;
     credentials_expire_at_ms_ = co->credentials_expire_at_ms;
+    update_stats([&](EngineStats& s) { s.credentials_expire_at_ms = credentials_expire_at_ms_; });
     Status st = transport_->start_connect(*co);
     if (!st.is_ok()) {
       on_connect_failed(now, Attempt{Outcome::kRetry, -1, false, false, st.to_string()});
@@ -376,7 +390,7 @@ class Engine::Impl {
 
   void maybe_renew_credentials() {
     if (!renewal_due() || !inflight_.empty()) return;
-    spdlog::info("uplink {}: reconnecting with fresh credentials", options_.name);
+    logger().info("uplink {}: reconnecting with fresh credentials", options_.name);
     transport_->disconnect(Ms(2000));
     conn_ = Conn::kDisconnected;
     next_connect_at_ = clock_.now();
@@ -407,7 +421,7 @@ class Engine::Impl {
       auto rows = store_.lease(options_.name, options_.max_messages - batcher_.pending_rows(),
                                batcher_.effective_limit() * kLeaseBytesFactor);
       if (!rows) {
-        spdlog::warn("uplink {}: lease failed: {}", options_.name, rows.status().to_string());
+        logger().warn("uplink {}: lease failed: {}", options_.name, rows.status().to_string());
         hold_until_ = now + backoff_.on_failure(now);
         return;
       }
@@ -422,6 +436,7 @@ class Engine::Impl {
     while (!ready_.empty() && inflight_.size() < window_) {
       if (!breaker_.allow(now)) break;
       if (!limiter_.try_take(now, ready_.front().payload.size())) {
+        if (rate_hold_until_ <= now) update_stats([](EngineStats& s) { ++s.rate_limit_waits; });  // a new wait
         rate_hold_until_ = limiter_.available_at(now, ready_.front().payload.size());
         break;
       }
@@ -535,7 +550,7 @@ class Engine::Impl {
     transport_->disconnect(Ms(1000));
     conn_ = Conn::kDisconnected;
     update_stats([&](EngineStats& s) { s.connected = false; });
-    spdlog::info("uplink {}: stopped ({} batch(es) left unacknowledged, released)", options_.name, abandoned);
+    logger().info("uplink {}: stopped ({} batch(es) left unacknowledged, released)", options_.name, abandoned);
   }
 
   template <typename F>
@@ -586,6 +601,8 @@ class Engine::Impl {
 
   mutable std::mutex stats_mu_;
   EngineStats stats_;
+  std::atomic<uint64_t> heartbeat_{0};
+  std::atomic<bool> running_{false};
 };
 
 Result<std::unique_ptr<Engine>> Engine::create(UplinkOptions options, std::unique_ptr<CloudProfile> profile,
@@ -637,6 +654,7 @@ Engine::~Engine() = default;
 void Engine::start() { impl_->start(); }
 void Engine::stop(std::chrono::milliseconds grace) { impl_->stop(grace); }
 EngineStats Engine::stats() const { return impl_->stats(); }
+std::optional<uint64_t> Engine::heartbeat() const { return impl_->heartbeat(); }
 const UplinkOptions& Engine::options() const { return impl_->options(); }
 
 }  // namespace gw::uplink

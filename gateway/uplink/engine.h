@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -54,6 +55,10 @@ struct UplinkOptions {
   // `on_downlink` with their local topic (downlink.h). {gateway_id} is bound here.
   std::vector<DownlinkRule> downlink;
   DownlinkHandler on_downlink;
+  // Optional: called on the engine thread with the time from publishing each
+  // batch to its PUBACK, for delivered batches. Must not block (the app feeds
+  // a lock-free histogram).
+  std::function<void(std::chrono::nanoseconds)> on_publish_acked;
 };
 
 struct EngineStats {
@@ -73,9 +78,13 @@ struct EngineStats {
   uint64_t last_batch_seq = 0;   // last batch sequence acknowledged
   size_t inflight_batches = 0;
   double rate_factor = 1.0;       // the rate limiter's current fraction of the cloud's quota
+  uint64_t rate_limit_waits = 0;  // times a ready batch waited for the token buckets
   uint64_t credential_renewals = 0;  // reconnects for fresh credentials (SAS tokens)
   uint64_t downlink_messages = 0;    // cloud messages handed to on_downlink
   uint64_t downlink_unmatched = 0;   // cloud messages no downlink rule matched
+  // Wall-clock ms when the credentials of the last connection attempt stop
+  // working (an Azure SAS token); 0 when they don't expire.
+  int64_t credentials_expire_at_ms = 0;
 };
 
 class Engine {
@@ -110,6 +119,13 @@ class Engine {
 
   // A snapshot; thread-safe.
   EngineStats stats() const;
+
+  // Liveness for the watchdog: a counter the engine thread bumps on every
+  // turn of its loop, at least every 250 ms while it runs, also when idle,
+  // disconnected, backing off or held by an open breaker. nullopt while the
+  // thread is not running (before start(), once stop() began). Thread-safe,
+  // lock-free.
+  std::optional<uint64_t> heartbeat() const;
 
   const UplinkOptions& options() const;
 

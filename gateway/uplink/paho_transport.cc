@@ -8,10 +8,13 @@
 #include <mqtt/async_client.h>
 #include <mutex>
 
+#include "gateway/core/log.h"
 #include "gateway/uplink/transport.h"
 
 namespace gw::uplink {
 namespace {
+// This module's logger (core/log.h).
+spdlog::logger& logger() { return log::get(log::Module::kUplink); }
 
 // MQTT 5.0 §3.4.2.1 PUBACK reason codes that say "this payload will never be
 // accepted": resending it cannot help. Everything else (0x80 unspecified,
@@ -222,10 +225,10 @@ class PahoTransport final : public Transport {
    public:
     void on_success(const mqtt::token& tok) override {
       const int reason = static_cast<int>(tok.get_reason_code());
-      if (reason >= 0x80) spdlog::warn("uplink: downlink subscription refused (0x{:02x})", reason);
+      if (reason >= 0x80) logger().warn("uplink: downlink subscription refused (0x{:02x})", reason);
     }
     void on_failure(const mqtt::token& tok) override {
-      spdlog::warn("uplink: downlink subscription failed: {} ({})", mqtt::exception::error_str(tok.get_return_code()),
+      logger().warn("uplink: downlink subscription failed: {} ({})", mqtt::exception::error_str(tok.get_return_code()),
                    tok.get_return_code());
     }
   };
@@ -244,7 +247,7 @@ class PahoTransport final : public Transport {
         client_->disconnect(static_cast<int>(timeout.count()))->wait_for(timeout);
       }
     } catch (const mqtt::exception& e) {
-      spdlog::debug("uplink: disconnect: {}", e.what());
+      logger().debug("uplink: disconnect: {}", e.what());
     }
     client_.reset();
     muted_ = false;

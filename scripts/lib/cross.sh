@@ -5,7 +5,7 @@
 # Packages (scripts/setup --cross ARCH installs them):
 #   crossbuild-essential-ARCH qemu-user and the :ARCH variants of cross_packages below.
 cross_packages=(libpaho-mqttpp-dev libsqlite3-dev libspdlog-dev libfmt-dev zlib1g-dev libssl-dev
-                libsystemd-dev libcpp-httplib-dev libyaml-cpp0.7)
+                libcpp-httplib-dev libyaml-cpp0.7)
 cross_test_packages=(libgtest-dev libgmock-dev)
 
 cross_triplet_of() {

@@ -317,11 +317,26 @@ INSTANTIATE_TEST_SUITE_P(
                   "t.yaml:7:1: error: YAML syntax error: end of sequence flow not found"},
         ErrorCase{"UnknownTopLevelKey", kBase + "rotues: []\n",
                   "t.yaml:6:1: error: unknown key 'rotues' in the top level (did you mean 'routes'?); allowed keys: "
-                  "gateway, listeners, limits, auth, acl, store, uplinks, routes, default_route, telemetry"},
+                  "gateway, listeners, limits, auth, acl, store, uplinks, routes, default_route, telemetry, log"},
         ErrorCase{"UnknownMatchKey", kBase + "routes:\n  - {name: r, to: cloud, match: {tpoic: a}}\n",
                   "t.yaml:7:34: error: unknown key 'tpoic' in match (did you mean 'topic'?); allowed keys: topic, "
                   "properties, client_id, username, cert_cn, qos, retain, content_type, payload_format, payload, all, "
                   "any, not"},
+        ErrorCase{"LogUnknownModule", kBase + "log:\n  modules: {broker: debug, uplnk: warn}\n",
+                  "t.yaml:7:28: error: modules: unknown module 'uplnk' (did you mean 'uplink'?); modules: app, broker, "
+                  "rules, store, uplink, telemetry"},
+        ErrorCase{"LogBadModuleLevel", kBase + "log:\n  modules:\n    store: verbose\n",
+                  "t.yaml:8:12: error: store: expected a log level (trace, debug, info, warn, error, critical, off), "
+                  "got 'verbose'"},
+        ErrorCase{"LogBadLevel", kBase + "log: {level: dbug}\n",
+                  "t.yaml:6:14: error: level: expected a log level (trace, debug, info, warn, error, critical, off), "
+                  "got 'dbug' (did you mean 'debug'?)"},
+        ErrorCase{"LogUnknownKey", kBase + "log: {level: info, max_file: 3}\n",
+                  "t.yaml:6:20: error: unknown key 'max_file' in log (did you mean 'max_files'?); allowed keys: "
+                  "level, file, max_size, max_files, modules, repeats"},
+        ErrorCase{"LogTinyMaxSize", kBase + "log: {file: g.log, max_size: 100}\n",
+                  "t.yaml:6:30: error: max_size: invalid size '100' (must be at least 4096 bytes): expected bytes or "
+                  "a whole number with KiB, MiB or GiB, e.g. 65536, 64KiB"},
         ErrorCase{"AclRuleNeedsAllowOrDeny", kBase + "acl:\n  - {who: any, topics: '#'}\n",
                   "t.yaml:7:5: error: acl rule: give exactly one of allow: or deny:"},
         ErrorCase{"AclBadAction", kBase + "acl: [{who: any, allow: [publish, read], topics: '#'}]\n",
@@ -425,6 +440,38 @@ TEST(ConfigLoad, ReportsEveryProblemInOnePassInFileOrder) {
                      "20:10 route 'alarms' sends to unknown uplink 'clod' (did you mean 'cloud'?); uplinks",
                  }));
   for (const auto& d : r.diagnostics) EXPECT_EQ(d.pos.file, r.diagnostics[0].pos.file);
+}
+
+TEST(ConfigLoad, LogSection) {
+  const LoadResult defaults = load_string(kMinimal, "t.yaml", "/etc/gw");
+  ASSERT_TRUE(defaults.config);
+  const LogConfig& d = defaults.config->log;
+  EXPECT_EQ(d.level, "info");
+  EXPECT_TRUE(d.file.empty());  // stderr
+  EXPECT_EQ(d.max_size, 10u * 1024 * 1024);
+  EXPECT_EQ(d.max_files, 5u);
+  EXPECT_TRUE(d.modules.empty());
+  EXPECT_EQ(d.repeat_max_lines, 10u);
+  EXPECT_EQ(d.repeat_window, milliseconds(60000));
+
+  const LoadResult r = load_string(kMinimal + std::string("log:\n"
+                                                          "  level: warn\n"
+                                                          "  file: logs/gateway.log\n"
+                                                          "  max_size: 1MiB\n"
+                                                          "  max_files: 3\n"
+                                                          "  modules: {broker: debug, uplink: error}\n"
+                                                          "  repeats: {max_lines: 0, window: 30s}\n"),
+                                   "t.yaml", "/etc/gw");
+  ASSERT_TRUE(r.config) << ::testing::PrintToString(render(r.diagnostics));
+  const LogConfig& l = r.config->log;
+  EXPECT_EQ(l.level, "warn");
+  EXPECT_EQ(l.file, fs::path("/etc/gw/logs/gateway.log"));
+  EXPECT_EQ(l.max_size, 1024u * 1024);
+  EXPECT_EQ(l.max_files, 3u);
+  EXPECT_EQ(l.modules, (std::vector<std::pair<std::string, std::string>>{{"broker", "debug"}, {"uplink", "error"}}));
+  EXPECT_EQ(l.repeat_max_lines, 0u);
+  EXPECT_EQ(l.repeat_window, milliseconds(30000));
+  EXPECT_EQ(l.pos.line, 7);
 }
 
 TEST(ConfigLoad, MissingFileIsOneDiagnostic) {

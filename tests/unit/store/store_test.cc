@@ -223,6 +223,34 @@ TEST_F(StoreTest, LeaseOrderIsPriorityThenSeqAndPerUplink) {
   EXPECT_EQ(*store->count("none"), 0);
 }
 
+TEST_F(StoreTest, DepthPerPriorityWithTheOldestReceiveTimeLeasedRowsIncluded) {
+  auto store = open();
+  std::vector<NewRow> rows;
+  int64_t t = 1'700'000'000'000;
+  for (auto [priority, payload] : {std::pair{1, "a"}, {5, "b"}, {1, "c"}, {5, "d"}, {9, "e"}}) {
+    NewRow r = make_row("cloud", priority, payload);
+    r.message.received_at_ms = t;
+    t += 1000;
+    rows.push_back(std::move(r));
+  }
+  rows.push_back(make_row("other", 3, "z"));
+  ASSERT_TRUE(append_sync(*store, std::move(rows)).is_ok());
+  ASSERT_TRUE(store->lease("cloud", 1, 1 << 20).is_ok());  // leases "e": still stored, still counted
+  auto d = store->depth("cloud");
+  ASSERT_TRUE(d.is_ok()) << d.status().to_string();
+  ASSERT_EQ(d->size(), 3u);
+  EXPECT_EQ((*d)[0].priority, 9);
+  EXPECT_EQ((*d)[0].rows, 1);
+  EXPECT_EQ((*d)[0].oldest_received_at_ms, 1'700'000'004'000);
+  EXPECT_EQ((*d)[1].priority, 5);
+  EXPECT_EQ((*d)[1].rows, 2);
+  EXPECT_EQ((*d)[1].oldest_received_at_ms, 1'700'000'001'000);
+  EXPECT_EQ((*d)[2].priority, 1);
+  EXPECT_EQ((*d)[2].rows, 2);
+  EXPECT_EQ((*d)[2].oldest_received_at_ms, 1'700'000'000'000);
+  EXPECT_TRUE(store->depth("none")->empty());
+}
+
 TEST_F(StoreTest, LeaseLimitsRowsBytesAndAlwaysOneRow) {
   auto store = open();
   std::vector<NewRow> rows;

@@ -19,15 +19,18 @@ using std::chrono::seconds;
 
 class TestProfile final : public CloudProfile {
  public:
+  explicit TestProfile(int64_t credentials_expire_at_ms = 0, Limits limits = {})
+      : expire_at_ms_(credentials_expire_at_ms), limits_(limits) {}
   std::string_view type() const override { return "test"; }
   std::string describe() const override { return "test profile"; }
   Result<ConnectOptions> connect_options(const Clock&) override {
     ConnectOptions o;
     o.host = "fake";
     o.client_id = "c";
+    o.credentials_expire_at_ms = expire_at_ms_;
     return o;
   }
-  Limits limits() const override { return {}; }
+  Limits limits() const override { return limits_; }
   Result<Publish> shape(OutgoingBatch b) const override {
     Publish p;
     p.topic = std::move(b.topic);
@@ -35,6 +38,10 @@ class TestProfile final : public CloudProfile {
     p.user_properties = b.metadata.as_properties();
     return p;
   }
+
+ private:
+  int64_t expire_at_ms_;
+  Limits limits_;
 };
 
 // Scripted cloud: decides each publish's fate with `policy`, answers
@@ -136,14 +143,14 @@ struct Fixture {
     store->flush();
   }
 
-  std::unique_ptr<Engine> engine(UplinkOptions o) {
+  std::unique_ptr<Engine> engine(UplinkOptions o, int64_t credentials_expire_at_ms = 0, Limits limits = {}) {
     o.name = "cloud";
     o.gateway_id = "g";
     o.linger = milliseconds(5);
     o.backoff.initial = milliseconds(5);
     o.backoff.max = milliseconds(20);
     o.backoff.seed = 9;
-    auto e = Engine::create(o, std::make_unique<TestProfile>(), *store, SystemClock::instance(),
+    auto e = Engine::create(o, std::make_unique<TestProfile>(credentials_expire_at_ms, limits), *store, SystemClock::instance(),
                             [c = cloud](TransportEventSink sink) { return std::make_unique<FakeTransport>(sink, c); });
     EXPECT_TRUE(e.is_ok()) << e.status().to_string();
     return std::move(*e);
@@ -287,6 +294,108 @@ TEST(EngineTest, StopReleasesUnsentRows) {
   auto rows = f.store->lease("cloud", 100, 1 << 20);
   ASSERT_TRUE(rows.is_ok());
   EXPECT_EQ(rows->size(), 50u);
+}
+
+// The watchdog's view (issue 7): the loop beats while connected and idle,
+// and also while the cloud refuses every connect and the breaker holds it.
+TEST(EngineTest, HeartbeatAdvancesWhileIdleAndWhileTheCloudIsDown) {
+  Fixture f;
+  f.cloud->refuse_connect = true;
+  UplinkOptions o;
+  o.breaker.failure_threshold = 2;
+  o.breaker.open_for = seconds(30);  // held open for the whole test
+  auto e = f.engine(o);
+  EXPECT_FALSE(e->heartbeat()) << "not running before start()";
+  e->start();
+  auto beats_within = [&](milliseconds d) {
+    const auto deadline = std::chrono::steady_clock::now() + seconds(5);
+    std::optional<uint64_t> first;
+    while (std::chrono::steady_clock::now() < deadline && !(first = e->heartbeat())) {
+      std::this_thread::sleep_for(milliseconds(1));
+    }
+    if (!first) return uint64_t{0};
+    std::this_thread::sleep_for(d);
+    return e->heartbeat().value_or(0) - *first;
+  };
+  const auto deadline = std::chrono::steady_clock::now() + seconds(5);
+  while (std::chrono::steady_clock::now() < deadline && e->stats().breaker != BreakerState::kOpen) {
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  ASSERT_EQ(e->stats().breaker, BreakerState::kOpen);
+  EXPECT_GE(beats_within(milliseconds(700)), 2u) << "the loop wakes at least every 250 ms";
+  e->stop(seconds(0));
+  EXPECT_FALSE(e->heartbeat()) << "not running after stop()";
+}
+
+TEST(EngineTest, HeartbeatAdvancesWhileConnectedAndIdle) {
+  Fixture f;
+  auto e = f.engine(UplinkOptions{});
+  e->start();
+  const auto deadline = std::chrono::steady_clock::now() + seconds(5);
+  while (std::chrono::steady_clock::now() < deadline && !e->stats().connected) {
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  ASSERT_TRUE(e->stats().connected);
+  const uint64_t before = e->heartbeat().value_or(0);
+  std::this_thread::sleep_for(milliseconds(700));
+  EXPECT_GE(e->heartbeat().value_or(0) - before, 2u);
+  e->stop(seconds(0));
+}
+
+TEST(EngineTest, PublishLatencyIsReportedOncePerDeliveredBatch) {
+  Fixture f;
+  f.append(100);
+  f.cloud->policy = [](const std::vector<int64_t>&, int attempt) {
+    return attempt == 0 ? Outcome::kRetry : Outcome::kDelivered;  // a retried batch is not observed
+  };
+  std::mutex mu;
+  std::vector<std::chrono::nanoseconds> seen;
+  UplinkOptions o;
+  o.max_messages = 10;
+  o.breaker.failure_threshold = 0;
+  o.on_publish_acked = [&](std::chrono::nanoseconds d) {
+    std::lock_guard lock(mu);
+    seen.push_back(d);
+  };
+  auto e = f.engine(o);
+  e->start();
+  ASSERT_TRUE(f.drained());
+  e->stop(seconds(1));
+  std::lock_guard lock(mu);
+  EXPECT_EQ(seen.size(), e->stats().batches_sent);
+  for (auto d : seen) {
+    EXPECT_GE(d.count(), 0);
+    EXPECT_LT(d, seconds(10));
+  }
+}
+
+TEST(EngineTest, BatchesWaitingForTheTokenBucketAreCounted) {
+  Fixture f;
+  f.append(30);
+  UplinkOptions o;
+  o.max_messages = 1;  // 30 batches at 20/s: the bucket (one second of burst) runs dry
+  Limits limits;
+  limits.max_publishes_per_s = 20;
+  auto e = f.engine(o, 0, limits);
+  e->start();
+  ASSERT_TRUE(f.drained());
+  e->stop(seconds(1));
+  EXPECT_GE(e->stats().rate_limit_waits, 1u);
+  EXPECT_EQ(e->stats().messages_sent, 30u);
+}
+
+TEST(EngineTest, StatsCarryWhenTheCredentialsExpire) {
+  Fixture f;
+  const int64_t expires = SystemClock::instance().wall_ms() + 3'600'000;
+  auto e = f.engine(UplinkOptions{}, expires);
+  EXPECT_EQ(e->stats().credentials_expire_at_ms, 0);
+  e->start();
+  const auto deadline = std::chrono::steady_clock::now() + seconds(5);
+  while (std::chrono::steady_clock::now() < deadline && !e->stats().connected) {
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  EXPECT_EQ(e->stats().credentials_expire_at_ms, expires);
+  e->stop(seconds(0));
 }
 
 }  // namespace
