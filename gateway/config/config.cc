@@ -707,13 +707,13 @@ void Loader::load_uplinks(const YAML::Node& n, Config& c) {
     const bool cloud = u.type != UplinkType::kMqtt;
     Keys mqtt_keys = {"name",         "type",     "host",     "port", "client_id", "topic",     "batch",
                       "compression",  "mqtt_version", "username", "password", "tls", "keepalive", "backoff",
-                      "replay", "downlink"};
+                      "replay", "downlink", "limits"};
     Keys aws_keys = {"name",        "type",         "host",     "port", "client_id", "topic",     "batch",
                      "compression", "mqtt_version", "tls",      "keepalive", "backoff", "replay", "ca_file",
-                     "auth",        "alpn",         "downlink"};
+                     "auth",        "alpn",         "downlink", "limits"};
     Keys azure_keys = {"name",         "type", "host",      "port",    "device_id", "topic",   "batch",
                        "compression",  "tls",  "keepalive", "backoff", "replay",    "ca_file", "auth",
-                       "mqtt_version", "downlink"};
+                       "mqtt_version", "downlink", "limits"};
     const Keys& keys = u.type == UplinkType::kMqtt         ? mqtt_keys
                        : u.type == UplinkType::kAwsIotCore ? aws_keys
                                                            : azure_keys;
@@ -816,6 +816,21 @@ void Loader::load_uplinks(const YAML::Node& n, Config& c) {
       }
     }
     set(m, "alpn", u.alpn, [&](auto& v, auto& k) { return boolean(v, k); });
+    if (const YAML::Node* v = m.get("limits")) {
+      Map l(*this, *v, "limits", {"publishes_per_second", "bytes_per_second"});
+      if (l.ok()) {
+        if (const YAML::Node* x = l.get("publishes_per_second")) {
+          u.limits.publishes_pos = pos(*x);
+          if (auto n = integer(*x, "publishes_per_second", 1, 1'000'000)) {
+            u.limits.publishes_per_second = static_cast<uint32_t>(*n);
+          }
+        }
+        if (const YAML::Node* x = l.get("bytes_per_second")) {
+          u.limits.bytes_pos = pos(*x);
+          if (auto n = size(*x, "bytes_per_second", 1)) u.limits.bytes_per_second = *n;
+        }
+      }
+    }
     if (const YAML::Node* v = m.get("downlink")) {
       if (!v->IsSequence()) {
         error(pos(*v), "downlink: expected a list of {from: FILTER, to: TOPIC}, got " + describe(*v));

@@ -62,6 +62,8 @@ class AzureProfile final : public uplink::CloudProfile {
     l.max_topic_bytes = 65'535;
     l.billing_unit_bytes = kBillingUnitBytes;
     l.max_inflight = 10;
+    l.max_publishes_per_s = s_.max_publishes_per_s;
+    l.max_bytes_per_s = s_.max_bytes_per_s;
     return l;
   }
 
@@ -178,6 +180,10 @@ Result<std::unique_ptr<uplink::CloudProfile>> make_profile(const Settings& s) {
       return invalid_argument("azure_iot_hub uplink: auth.token_ttl must be at least 2s");
     }
   }
+  if (!(s.max_publishes_per_s >= 1 && s.max_publishes_per_s <= kMaxPublishesPerSecond)) {
+    return invalid_argument("azure_iot_hub uplink: publish rate must be 1..6000 per second");
+  }
+  if (s.max_bytes_per_s < 0) return invalid_argument("azure_iot_hub uplink: byte rate must not be negative");
   GW_RETURN_IF_ERROR(check_readable("azure_iot_hub uplink: ca_file", s.ca_file));
   GW_RETURN_IF_ERROR(check_readable("azure_iot_hub uplink: auth.cert", s.cert_file));
   GW_RETURN_IF_ERROR(check_readable("azure_iot_hub uplink: auth.key", s.key_file));
@@ -214,6 +220,14 @@ Result<Settings> parse_settings(const uplink::SettingsMap& map) {
       auto d = parse_duration(key, value);
       if (!d) return d.status();
       s.keepalive = std::chrono::duration_cast<std::chrono::seconds>(*d);
+    } else if (key == "max_publishes_per_s") {
+      auto n = parse_uint(key, value, static_cast<uint64_t>(kMaxPublishesPerSecond));
+      if (!n) return n.status();
+      s.max_publishes_per_s = static_cast<double>(*n);
+    } else if (key == "max_bytes_per_s") {
+      auto n = parse_uint(key, value, 1ULL << 40);
+      if (!n) return n.status();
+      s.max_bytes_per_s = static_cast<double>(*n);
     } else if (key == "tls") {
       if (value != "true") return invalid_argument("azure_iot_hub uplink: TLS cannot be turned off");
     } else if (key == "mqtt_version") {
@@ -246,7 +260,10 @@ void register_profile(uplink::Registry& registry) {
       {"keepalive", false, "keep-alive (default 30s)"},
       {"tls", false, "always true"},
       {"mqtt_version", false, "always 3.1.1"},
+      {"max_publishes_per_s", false, "device-to-cloud sends per second (default 100, at most 6000)"},
+      {"max_bytes_per_s", false, "bytes per second (default unlimited)"},
   };
+  f.max_publishes_per_s = kMaxPublishesPerSecond;
   f.create = uplink::parse_then_make(&parse_settings, &make_profile);
   registry.add(std::move(f));
 }
