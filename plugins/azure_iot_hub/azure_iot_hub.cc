@@ -47,7 +47,10 @@ class AzureProfile final : public uplink::CloudProfile {
     o.tls.cert_file = s_.cert_file;
     o.tls.key_file = s_.key_file;
     if (!s_.sas_key.empty()) {
-      const int64_t expiry_s = clock.wall_ms() / 1000 + s_.token_ttl.count() / 1000;
+      // Rounded up to the next whole second (se is in seconds): truncating
+      // cut up to a second off the lifetime, which with a short token_ttl
+      // left the 80% renewal too little time before the hub drops the session.
+      const int64_t expiry_s = (clock.wall_ms() + s_.token_ttl.count() + 999) / 1000;
       auto token = make_sas_token(s_.host + "/devices/" + s_.device_id, s_.sas_key, expiry_s);
       if (!token) return token.status();
       o.password = std::move(*token);

@@ -76,6 +76,11 @@ TEST(AzureProfileTest, ConnectOptionsMintAFreshTokenEachTime) {
   ASSERT_TRUE(o2.is_ok());
   EXPECT_NE(*o2->password, *o->password);
   EXPECT_EQ(o2->credentials_expire_at_ms, o->credentials_expire_at_ms + 48 * 60 * 1000);
+  // Mid-second: the expiry rounds up, so the token never lives less than token_ttl.
+  clock.advance(std::chrono::milliseconds(300));
+  auto o3 = (*p)->connect_options(clock);
+  ASSERT_TRUE(o3.is_ok());
+  EXPECT_EQ(o3->credentials_expire_at_ms, o2->credentials_expire_at_ms + 1000);
 }
 
 TEST(AzureProfileTest, X509HasNoPasswordAndNoExpiry) {
