@@ -98,6 +98,18 @@ class AzureProfile final : public uplink::CloudProfile {
     return p;
   }
 
+  // IoT Hub answers a device that sends too fast by closing the connection
+  // (MQTT 3.1.1 has no negative PUBACK), so a close while a publish awaits
+  // its PUBACK is read as throttling. A network failure at that moment reads
+  // the same; the engine counts it as a failure once the rate is at its floor.
+  uplink::Attempt read_connection_loss(uplink::Attempt a, const uplink::ConnectionLoss& loss) const override {
+    if (loss.unacknowledged > 0) {
+      a.throttled = true;
+      a.detail += " (IoT Hub closed it right after a publish: throttling)";
+    }
+    return a;
+  }
+
   std::vector<std::string> downlink_subscriptions(const std::vector<std::string>& filters) const override {
     if (filters.empty()) return {};
     return {c2d_prefix_ + "/#"};

@@ -13,6 +13,10 @@
 // application properties gateway-id, batch-seq, count and topic (the batch's
 // topic from the uplink's template), all URL-encoded. QoS 1, never retain.
 // A message is at most 256 KB including the bag; IoT Hub bills in 4 KB units.
+// Throttling: IoT Hub closes the connection instead of answering a publish
+// it throttles; a close while a publish awaits its PUBACK is reported to the
+// engine as throttling (read_connection_loss), which halves the rate and
+// resends instead of tripping the breaker.
 //
 // Downlink: IoT Hub allows a device one C2D subscription,
 // devices/{device_id}/messages/devicebound/#; a received message's property

@@ -170,6 +170,7 @@ class AzureStandIn::Impl {
   size_t subscribed_ = 0;
   size_t c2d_acked_ = 0;
   int throttle_left_ = 0;
+  int sessions_accepted_ = 0;
 
   bool send_c2d(const std::string& bag, const std::string& payload) {
     std::promise<bool> done;
@@ -334,6 +335,10 @@ class AzureStandIn::Impl {
         return send(ack);
       }
       accepted_ = true;
+      {
+        std::lock_guard lock(hub_.mu_);
+        session_ = ++hub_.sessions_accepted_;
+      }
       send(ack);
       // IoT Hub drops a connection whose token has expired.
       timer_.expires_after(std::chrono::milliseconds(rec.token_expiry_s * 1000 - wall_ms()));
@@ -357,6 +362,7 @@ class AzureStandIn::Impl {
       t.properties = decode_property_bag(p.topic.substr(hub_.events_prefix_.size()));
       t.payload = p.payload;
       t.qos = p.qos;
+      t.session = session_;
       {
         std::lock_guard lock(hub_.mu_);
         if (hub_.throttle_left_ > 0) {
@@ -422,6 +428,7 @@ class AzureStandIn::Impl {
     bool subscribed_ = false;
     bool closed_ = false;
     uint16_t next_id_ = 1;
+    int session_ = 0;
   };
 
   void accept() {

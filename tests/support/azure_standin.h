@@ -67,6 +67,7 @@ struct StandInTelemetry {
   std::string payload;
   int qos = 0;
   bool throttled = false;  // the connection was closed right after it, without PUBACK
+  int session = 0;         // which accepted connection (1, 2, ...) it came on
 };
 
 class AzureStandIn {

@@ -93,10 +93,17 @@ class AzureHub : public ::testing::Test {
     engine_->start();
   }
 
-  // Every device message the hub received: n -> times seen.
-  std::map<int, int> received() {
+  // Every device message the hub received: n -> times seen (with
+  // `closed_sessions_only`, only on connections the hub closed for throttling,
+  // whose PUBACKs the gateway may not have had).
+  std::map<int, int> received(bool closed_sessions_only = false) {
+    std::set<int> closed;
+    for (const auto& t : hub_->telemetry()) {
+      if (t.throttled) closed.insert(t.session);
+    }
     std::map<int, int> seen;
     for (const auto& t : hub_->telemetry()) {
+      if (closed_sessions_only && closed.count(t.session) == 0) continue;
       auto lines = uplink::decode_batch(t.payload);
       EXPECT_TRUE(lines.is_ok()) << t.topic;
       if (!lines.is_ok()) continue;
@@ -121,6 +128,23 @@ std::string prop(const gw::testing::StandInTelemetry& t, const std::string& key)
     if (k == key) return v;
   }
   return "<missing>";
+}
+
+// For failure messages: " s<session>[T]/<batch-seq>" per publish the hub got
+// (T: it closed the connection on it), only those carrying message `n` if >= 0.
+std::string where(const AzureStandIn& hub, int n) {
+  std::string out;
+  for (const auto& t : hub.telemetry()) {
+    bool has = n < 0;
+    if (!has) {
+      auto lines = uplink::decode_batch(t.payload);
+      for (const auto& l : lines.is_ok() ? *lines : std::vector<std::string>{}) {
+        has = has || l.find("\"n\":" + std::to_string(n) + "}") != std::string::npos;
+      }
+    }
+    if (has) out += " s" + std::to_string(t.session) + (t.throttled ? "T" : "") + "/" + prop(t, "batch-seq");
+  }
+  return out;
 }
 
 TEST_F(AzureHub, DeliversWithTheDocumentedPropertyBagAndAValidToken) {
@@ -153,10 +177,12 @@ TEST_F(AzureHub, DeliversWithTheDocumentedPropertyBagAndAValidToken) {
 
 TEST_F(AzureHub, RenewsTheTokenBeforeItExpiresAndLosesNothing) {
   Settings s;
-  s.token_ttl = seconds(4);  // renewed at 80%: about every 3.2 s
+  // Renewed at 80%, about every 6.4 s. The 1.6 s left cover Paho, which often
+  // takes a second to reconnect (its threads poll once a second).
+  s.token_ttl = seconds(8);
   start_engine(s);
   int next = 1;
-  // Keep traffic flowing across several renewals.
+  // Keep traffic flowing across a renewal.
   const auto until = std::chrono::steady_clock::now() + seconds(9);
   while (std::chrono::steady_clock::now() < until) {
     append(next, 10);
@@ -166,7 +192,7 @@ TEST_F(AzureHub, RenewsTheTokenBeforeItExpiresAndLosesNothing) {
   ASSERT_TRUE(eventually([&] { return queued() == 0; }, seconds(10)));
 
   const auto connects = hub_->connects();
-  ASSERT_GE(connects.size(), 3u) << "at least two renewals in 9 s with a 4 s token";
+  ASSERT_GE(connects.size(), 2u) << "a renewal within 9 s with an 8 s token";
   for (size_t i = 0; i < connects.size(); ++i) {
     EXPECT_EQ(connects[i].return_code, 0) << connects[i].why;
     if (i == 0) continue;
@@ -175,7 +201,7 @@ TEST_F(AzureHub, RenewsTheTokenBeforeItExpiresAndLosesNothing) {
     EXPECT_GT(connects[i].token_expiry_s, connects[i - 1].token_expiry_s);
   }
   EXPECT_EQ(hub_->expired_sessions(), 0u) << "the hub never had to drop an expired session";
-  EXPECT_GE(engine_->stats().credential_renewals, 2u);
+  EXPECT_GE(engine_->stats().credential_renewals, 1u);
   EXPECT_EQ(engine_->stats().connect_failures, 0u);
 
   const auto seen = received();
@@ -210,6 +236,42 @@ TEST_F(AzureHub, C2DMessageReachesTheDownlinkWithItsPropertyBag) {
   const std::vector<UserProperty> expected = {{"$.mid", "m7"}, {"$.ct", "application/json"}, {"valve", "open now"}};
   EXPECT_EQ(c2d[0].user_properties, expected);
   EXPECT_EQ(c2d[0].content_type, "application/json");
+}
+
+// Issue 5: an IoT Hub disconnect right after publishing is throttling: the
+// rate drops, the breaker stays closed, nothing is lost, and only the
+// messages of the publishes the hub closed on may arrive twice.
+TEST_F(AzureHub, ADisconnectRightAfterAPublishSlowsTheRateAndKeepsTheBreakerClosed) {
+  append(1, 200);
+  hub_->set_throttle_disconnects(3);
+  uplink::UplinkOptions o;
+  o.max_messages = 10;
+  o.breaker.failure_threshold = 1;  // a single failure would open it
+  start_engine(Settings{}, o);
+  ASSERT_TRUE(eventually([&] { return engine_->stats().throttled == 3; }, seconds(10))) << where(*hub_, -1);
+  EXPECT_LE(engine_->stats().rate_factor, 0.25) << "halved three times from the default 100 publishes/s";
+  ASSERT_TRUE(eventually([&] { return queued() == 0; }, seconds(20)));
+
+  const auto s = engine_->stats();
+  EXPECT_EQ(s.breaker_transitions, 0u);
+  EXPECT_EQ(s.breaker, uplink::BreakerState::kClosed);
+  EXPECT_EQ(s.throttled, 3u);
+  EXPECT_EQ(s.connects, 4u);
+  EXPECT_EQ(hub_->open_sessions(), 1u);
+
+  const auto seen = received();
+  const auto closed_on = received(true);
+  EXPECT_EQ(seen.size(), 200u) << "nothing lost";
+  // At-least-once: a message arrives again only when the hub closed the
+  // connection it came on (its PUBACK may not have left), never otherwise.
+  size_t dups = 0;
+  for (const auto& [n, times] : seen) {
+    dups += static_cast<size_t>(times - 1);
+    const auto it = closed_on.find(n);
+    EXPECT_LE(times - 1, it == closed_on.end() ? 0 : it->second) << "message " << n << ":" << where(*hub_, n);
+  }
+  EXPECT_GT(dups, 0u) << "the stand-in counted the closed-on publishes as received";
+  EXPECT_TRUE(hub_->violations().empty()) << hub_->violations().front();
 }
 
 TEST_F(AzureHub, WrongKeyIsRefusedAndRowsStayQueued) {
