@@ -23,6 +23,7 @@
 #include "gateway/app/passwd_cmd.h"
 #include "gateway/app/sd_notify.h"
 #include "gateway/app/status_cmd.h"
+#include "gateway/app/wiring.h"
 #include "gateway/config/config.h"
 #include "gateway/core/log.h"
 #include "gateway/rules/route_table.h"
@@ -70,10 +71,14 @@ std::optional<Loaded> load(const std::string& path, FILE* out) {
   auto result = config::load_file(path);
   std::optional<Loaded> loaded;
   if (result.config) {
+    check_uplink_limits(*result.config, result.diagnostics);
     auto routes = rules::RouteTable::compile(*result.config, &result.diagnostics);
-    if (routes.is_ok()) loaded = Loaded{std::move(*result.config), std::move(routes).value()};
+    if (routes.is_ok() && !has_errors(result.diagnostics)) {
+      loaded = Loaded{std::move(*result.config), std::move(routes).value()};
+    }
   } else if (result.partial) {
-    // Report the route compiler's problems too, in the same run.
+    // Report the route compiler's and the cloud quotas' problems too, in the same run.
+    check_uplink_limits(*result.partial, result.diagnostics);
     (void)rules::RouteTable::compile(*result.partial, &result.diagnostics);
   }
   auto& diags = result.diagnostics;

@@ -101,6 +101,29 @@ void register_builtin_profiles(uplink::Registry& registry) {
   (void)registry;
 }
 
+void check_uplink_limits(const config::Config& cfg, std::vector<Diagnostic>& out) {
+  uplink::Registry registry;
+  register_builtin_profiles(registry);
+  auto fmt = [](double v) { return std::to_string(static_cast<uint64_t>(v)); };
+  for (const auto& up : cfg.uplinks) {
+    const uplink::ProfileFactory* f = registry.find(config::to_string(up.type));
+    if (f == nullptr) continue;  // make_engine reports a type not built in
+    const std::string who = "uplink '" + up.name + "' (" + f->type + ")";
+    if (f->max_publishes_per_s > 0 && up.limits.publishes_per_second > f->max_publishes_per_s) {
+      out.push_back({up.limits.publishes_pos,
+                     "limits.publishes_per_second: " + std::to_string(up.limits.publishes_per_second) +
+                         " is above the cloud's quota of " + fmt(f->max_publishes_per_s) + " per connection for " +
+                         who + "; it can only be lowered"});
+    }
+    if (f->max_bytes_per_s > 0 && static_cast<double>(up.limits.bytes_per_second) > f->max_bytes_per_s) {
+      out.push_back({up.limits.bytes_pos,
+                     "limits.bytes_per_second: " + std::to_string(up.limits.bytes_per_second) +
+                         " is above the cloud's quota of " + fmt(f->max_bytes_per_s) + " bytes per connection for " +
+                         who + "; it can only be lowered"});
+    }
+  }
+}
+
 namespace {
 
 uplink::SettingsMap profile_settings(const config::Config& cfg, const config::UplinkConfig& up) {
@@ -126,6 +149,9 @@ uplink::SettingsMap profile_settings(const config::Config& cfg, const config::Up
     s["token_ttl"] = std::to_string(up.sas_token_ttl.count()) + "ms";
   }
   if (up.type == config::UplinkType::kAwsIotCore && up.alpn) s["alpn"] = "true";
+  // `limits:` (every type declares these two keys; 0 keeps the profile's rate).
+  if (up.limits.publishes_per_second != 0) s["max_publishes_per_s"] = std::to_string(up.limits.publishes_per_second);
+  if (up.limits.bytes_per_second != 0) s["max_bytes_per_s"] = std::to_string(up.limits.bytes_per_second);
   return s;
 }
 

@@ -6,9 +6,11 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <vector>
 
 #include "gateway/broker/broker.h"
 #include "gateway/config/config.h"
+#include "gateway/core/diagnostic.h"
 #include "gateway/core/message.h"
 #include "gateway/store/store.h"
 #include "gateway/uplink/engine.h"
@@ -21,6 +23,11 @@ broker::BrokerOptions broker_options(const config::Config& cfg);
 
 // Every cloud profile this binary was built with (CMake GW_PLUGIN_*).
 void register_builtin_profiles(uplink::Registry& registry);
+
+// Checks each uplink's `limits:` against its cloud profile's quota
+// (ProfileFactory::max_publishes_per_s / max_bytes_per_s) and appends an
+// error at the value's FILE:LINE:COL for each one above it.
+void check_uplink_limits(const config::Config& cfg, std::vector<Diagnostic>& out);
 
 // Builds the engine of one uplink with its cloud profile. Downlink messages
 // (the uplink's `downlink:` rules) go to `on_downlink`, and each delivered

@@ -717,7 +717,7 @@ void Loader::load_uplinks(const YAML::Node& n, Config& c) {
     std::vector<std::string_view> keys = {"name",         "type", "host",      "port",    "topic",
                                           "batch",        "compression", "mqtt_version", "tls",
                                           "keepalive",    "backoff",     "breaker",      "publish_timeout",
-                                          "replay",       "downlink"};
+                                          "replay",       "downlink",    "limits"};
     const auto add = [&](Keys more) { keys.insert(keys.end(), more.begin(), more.end()); };
     switch (u.type) {
       case UplinkType::kMqtt: add({"client_id", "username", "password"}); break;
@@ -823,6 +823,21 @@ void Loader::load_uplinks(const YAML::Node& n, Config& c) {
       }
     }
     set(m, "alpn", u.alpn, [&](auto& v, auto& k) { return boolean(v, k); });
+    if (const YAML::Node* v = m.get("limits")) {
+      Map l(*this, *v, "limits", {"publishes_per_second", "bytes_per_second"});
+      if (l.ok()) {
+        if (const YAML::Node* x = l.get("publishes_per_second")) {
+          u.limits.publishes_pos = pos(*x);
+          if (auto n = integer(*x, "publishes_per_second", 1, 1'000'000)) {
+            u.limits.publishes_per_second = static_cast<uint32_t>(*n);
+          }
+        }
+        if (const YAML::Node* x = l.get("bytes_per_second")) {
+          u.limits.bytes_pos = pos(*x);
+          if (auto n = size(*x, "bytes_per_second", 1)) u.limits.bytes_per_second = *n;
+        }
+      }
+    }
     if (const YAML::Node* v = m.get("downlink")) {
       if (!v->IsSequence()) {
         error(pos(*v), "downlink: expected a list of {from: FILTER, to: TOPIC}, got " + describe(*v));

@@ -187,6 +187,18 @@ struct DownlinkConfig {
   std::string to;
 };
 
+// `limits:` of an uplink (issue 5): its token buckets per connection, set
+// below the cloud's own quota (AWS IoT Core: 100 publishes/s and 512KiB/s;
+// Azure IoT Hub: 100 publishes/s by default, at most 6000). A value above the
+// cloud's quota is an error the app reports at the value's position (the
+// quota belongs to the cloud profile, which this module does not know).
+struct UplinkLimitsConfig {
+  uint32_t publishes_per_second = 0;  // default: 0 = the cloud profile's own rate
+  SourcePos publishes_pos;
+  uint64_t bytes_per_second = 0;      // default: 0 = the cloud profile's own rate; e.g. 256KiB
+  SourcePos bytes_pos;
+};
+
 struct UplinkConfig {
   SourcePos pos;
   std::string name;  // required, unique among uplinks
@@ -214,6 +226,7 @@ struct UplinkConfig {
   std::string sas_key;    // azure_iot_hub: `auth: {sas_key}`; never logged
   Duration sas_token_ttl{3600 * 1000};  // default: 1h (`auth: {token_ttl}`)
   bool alpn = false;  // aws_iot_core on port 443: ALPN x-amzn-mqtt-ca; default false
+  UplinkLimitsConfig limits;  // default: the cloud's quota (none for type mqtt)
   std::vector<DownlinkConfig> downlink;  // default: none (no cloud subscriptions)
 };
 

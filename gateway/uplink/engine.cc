@@ -177,7 +177,7 @@ class Engine::Impl {
         return;
       case TransportEvent::Kind::kConnectionLost:
         if (conn_ != Conn::kConnected) return;
-        on_connection_lost(now, e.attempt.detail);
+        on_connection_lost(now, std::move(e.attempt), true);
         return;
       case TransportEvent::Kind::kPublishDone:
         on_publish_done(now, e.id, e.attempt);
@@ -231,14 +231,42 @@ class Engine::Impl {
     update_stats([&](EngineStats& s) { ++s.connect_failures; });
   }
 
-  void on_connection_lost(TimePoint now, const std::string& why) {
-    logger().warn("uplink {}: {}; {} batch(es) in flight will be retried", options_.name, why, inflight_.size());
+  // The connection is gone. `by_peer`: the cloud or the network closed it
+  // (the profile reads what that means, e.g. IoT Hub throttling); otherwise
+  // the engine gave up on it (PUBACK timeout, publish not started).
+  // `also_unacked`: publishes already taken out of inflight_ that were
+  // awaiting their PUBACK too.
+  void on_connection_lost(TimePoint now, Attempt a, bool by_peer, size_t also_unacked = 0) {
+    if (by_peer) a = profile_->read_connection_loss(std::move(a), ConnectionLoss{inflight_.size() + also_unacked});
+    // Throttling slows the buckets instead of tripping the breaker, while
+    // they can still slow down: a cloud that keeps closing at the lowest
+    // rate is failing, and the breaker must hear of it.
+    const bool throttled = a.throttled && !limiter_.unlimited() && !limiter_.at_floor();
     conn_ = Conn::kDisconnected;
+    const size_t unacked = inflight_.size() + also_unacked;
     fail_all_inflight();
-    breaker_.on_failure(now);
-    next_connect_at_ = now + backoff_.on_failure(now);
+    if (throttled) {
+      limiter_.on_throttled(now);
+      // Not a failure: no growing backoff, just the usual first pause.
+      next_connect_at_ = now + options_.backoff.initial;
+      logger().info("uplink {}: {} with {} batch(es) unacknowledged: throttled by the cloud; rate now {:.0f}% of "
+                   "the quota, batches will be resent",
+                   options_.name, a.detail, unacked, limiter_.factor() * 100);
+    } else {
+      logger().warn("uplink {}: {}; {} batch(es) in flight will be retried", options_.name, a.detail, unacked);
+      breaker_.on_failure(now);
+      next_connect_at_ = now + backoff_.on_failure(now);
+    }
     note_breaker();
-    update_stats([&](EngineStats& s) { s.connected = false; });
+    update_stats([&](EngineStats& s) {
+      s.connected = false;
+      if (throttled) ++s.throttled;
+      s.rate_factor = limiter_.factor();
+    });
+  }
+
+  void on_connection_lost(TimePoint now, const std::string& why) {
+    on_connection_lost(now, Attempt{Outcome::kRetry, -1, false, true, why}, false);
   }
 
   void on_publish_done(TimePoint now, uint64_t id, const Attempt& a) {
@@ -277,6 +305,14 @@ class Engine::Impl {
       case Outcome::kRetry:
         store_.release(options_.name, f.seqs);
         store_may_have_rows_ = true;
+        if (a.connection_lost) {
+          // The connection dropped under this publish: one loss, read once
+          // (whichever of this and kConnectionLost comes first), so it is
+          // neither slowed for nor counted against the breaker twice.
+          update_stats([&](EngineStats& s) { ++s.publish_retries; });
+          if (conn_ == Conn::kConnected) on_connection_lost(now, a, true, 1);
+          return;
+        }
         if (a.throttled && !limiter_.unlimited()) {
           // The cloud said "too fast": slow the buckets; the breaker and the
           // backoff are for failures, and this is not one.
@@ -294,7 +330,6 @@ class Engine::Impl {
           if (a.throttled) ++s.throttled;
           s.rate_factor = limiter_.factor();
         });
-        if (a.connection_lost && conn_ == Conn::kConnected) on_connection_lost(now, a.detail);
         return;
     }
   }
@@ -472,7 +507,10 @@ class Engine::Impl {
     if (!st.is_ok()) {
       store_.release(options_.name, b.seqs);
       store_may_have_rows_ = true;
-      on_connection_lost(now, st.to_string());
+      // Usually the cloud closed the connection a moment ago and the
+      // transport noticed first (IoT Hub throttling closes right after a
+      // publish): the profile reads it like any close by the peer.
+      on_connection_lost(now, Attempt{Outcome::kRetry, -1, false, true, st.to_string()}, true);
       transport_->disconnect(Ms(1000));
       return;
     }

@@ -13,6 +13,11 @@
 // Rate: the profile's Limits set token buckets (publishes/s, bytes/s) and a
 // least interval between CONNECTs; a throttling answer halves the rates and
 // each acknowledgement recovers them, without counting as a breaker failure.
+// A throttling answer is a PUBACK the profile refines so (AWS 0x97), or the
+// cloud closing the connection when the profile reads that so
+// (CloudProfile::read_connection_loss; Azure IoT Hub closes right after a
+// publish it throttles): the batches in flight are resent. Once the rates are
+// at their floor, further such answers count as failures.
 //
 // Delivery is at-least-once: a batch whose PUBACK was lost is sent again
 // (with a new batch-seq); consumers drop duplicates by (gateway-id, seq).

@@ -24,9 +24,11 @@ bool payload_refused(int reason) {
   return reason == 0x95 /* packet too large */ || reason == 0x99 /* payload format invalid */;
 }
 
-Attempt classify_publish_failure(const mqtt::token& tok) {
+Attempt classify_publish_failure(const mqtt::token& tok, int version) {
   Attempt a;
-  const int reason = static_cast<int>(tok.get_reason_code());
+  // MQTT 3.1.1 PUBACKs carry no reason; Paho then reports 0xff, which is not
+  // a refusal from the cloud (seen when IoT Hub closes a connection).
+  const int reason = version >= 5 ? static_cast<int>(tok.get_reason_code()) : -1;
   const int rc = tok.get_return_code();
   a.reason_code = reason >= 0x80 ? reason : -1;
   if (a.reason_code >= 0x80) {
@@ -35,7 +37,12 @@ Attempt classify_publish_failure(const mqtt::token& tok) {
     a.detail = "PUBACK reason 0x" + fmt::format("{:02x}", reason);
   } else {
     a.outcome = Outcome::kRetry;
-    a.connection_lost = rc == MQTTASYNC_DISCONNECTED;
+    // A publish with no reason code fails this way when the connection goes:
+    // DISCONNECTED, OPERATION_INCOMPLETE (discarded from a dropped clean
+    // session) or FAILURE (the socket write failed). The engine reconnects
+    // with a fresh client either way.
+    a.connection_lost =
+        rc == MQTTASYNC_DISCONNECTED || rc == MQTTASYNC_OPERATION_INCOMPLETE || rc == MQTTASYNC_FAILURE;
     a.detail = "publish failed: " + mqtt::exception::error_str(rc) + " (" + std::to_string(rc) + ")";
   }
   return a;
@@ -73,12 +80,14 @@ class PahoTransport final : public Transport {
   Status start_connect(const ConnectOptions& o) override {
     const std::string uri = (o.tls.enabled ? "ssl://" : "tcp://") + o.host + ":" + std::to_string(o.port);
     try {
-      if (!client_ || uri != uri_ || o.client_id != client_id_ || o.mqtt_version != version_) {
+      // A fresh Paho client for every connection: a reused one sends the
+      // publishes still queued from the dead connection on the new one,
+      // after the engine has released and re-leased their rows (duplicates
+      // on a healthy connection, seen against the Azure stand-in).
+      {
         drop_client(std::chrono::milliseconds(1000));
         mqtt::create_options create(o.mqtt_version >= 5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1);
         client_ = std::make_unique<mqtt::async_client>(uri, o.client_id, create, nullptr);
-        uri_ = uri;
-        client_id_ = o.client_id;
         version_ = o.mqtt_version;
         client_->set_connection_lost_handler([this](const std::string& cause) {
           TransportEvent e;
@@ -192,7 +201,7 @@ class PahoTransport final : public Transport {
       TransportEvent e;
       e.kind = TransportEvent::Kind::kPublishDone;
       e.id = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(tok.get_user_context()));
-      e.attempt = classify_publish_failure(tok);
+      e.attempt = classify_publish_failure(tok, t_->version_.load());
       t_->emit(std::move(e));
     }
 
@@ -258,8 +267,6 @@ class PahoTransport final : public Transport {
   ConnectListener connect_listener_;
   SubscribeListener subscribe_listener_;
   std::unique_ptr<mqtt::async_client> client_;
-  std::string uri_;
-  std::string client_id_;
   std::atomic<int> version_{5};
   std::atomic<bool> muted_{false};
 };

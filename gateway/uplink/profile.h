@@ -9,7 +9,8 @@
 //
 // Versioning: kCloudProfileApiVersion changes when this interface changes
 // incompatibly; Engine::create refuses a profile built for another version.
-// Version 2 added the rate limits and the downlink hooks.
+// Version 2 added the rate limits and the downlink hooks; version 3
+// read_connection_loss.
 #pragma once
 
 #include <chrono>
@@ -27,7 +28,7 @@
 
 namespace gw::uplink {
 
-inline constexpr int kCloudProfileApiVersion = 2;
+inline constexpr int kCloudProfileApiVersion = 3;
 
 struct TlsOptions {
   bool enabled = false;
@@ -106,6 +107,13 @@ struct Attempt {
   std::string detail;            // for logs
 };
 
+// What the engine knew when the cloud dropped an established connection.
+struct ConnectionLoss {
+  // Publishes awaiting their PUBACK at that moment (including the one whose
+  // failure reported the loss).
+  size_t unacknowledged = 0;
+};
+
 class CloudProfile {
  public:
   virtual ~CloudProfile() = default;
@@ -133,6 +141,17 @@ class CloudProfile {
   // Refines the transport's classification with cloud-specific knowledge
   // (e.g. AWS PUBACK 0x97 = throttled). Default: unchanged.
   virtual Attempt refine(Attempt attempt) const { return attempt; }
+
+  // Reads the cloud closing an established connection (not the gateway's own
+  // disconnects or timeouts). Some clouds say "too fast" this way: Azure IoT
+  // Hub, having no negative PUBACK in MQTT 3.1.1, closes the connection right
+  // after a publish it throttles. Set `throttled` to have the engine slow its
+  // token buckets and resend instead of counting a breaker failure. Default:
+  // unchanged (a failure).
+  virtual Attempt read_connection_loss(Attempt attempt, const ConnectionLoss& loss) const {
+    (void)loss;
+    return attempt;
+  }
 
   // Downlink (cloud -> device). The cloud topic filters to subscribe to for
   // the uplink's configured `from` filters. Default: the same filters (AWS,

@@ -80,6 +80,8 @@ void RateLimiter::on_throttled(TimePoint now) {
   apply(now);
 }
 
+bool RateLimiter::at_floor() const { return factor_ <= kMinFactor; }
+
 void RateLimiter::on_success(TimePoint now) {
   if (factor_ >= 1.0) return;
   factor_ = std::min(1.0, factor_ + kRecoverStep);

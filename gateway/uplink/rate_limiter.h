@@ -61,6 +61,8 @@ class RateLimiter {
   bool unlimited() const { return max_publishes_ <= 0 && max_bytes_ <= 0; }
   // Current fraction of the configured rates (1 = full speed).
   double factor() const { return factor_; }
+  // Throttled down to the lowest rate (1/16): on_throttled cannot slow more.
+  bool at_floor() const;
   double publishes_per_s() const { return publishes_.rate(); }
   double bytes_per_s() const { return bytes_.rate(); }
 

@@ -34,6 +34,12 @@ struct ProfileFactory {
   std::string type;
   int api_version = kCloudProfileApiVersion;
   std::vector<SettingSpec> settings;
+  // The cloud's own quota per connection (AWS: 100 publishes/s, 512 KiB/s);
+  // 0 = none. The settings max_publishes_per_s / max_bytes_per_s may only go
+  // lower; the app checks an uplink's `limits:` against these before building
+  // anything, so the error can name the config file position.
+  double max_publishes_per_s = 0;
+  double max_bytes_per_s = 0;
   std::function<Result<std::unique_ptr<CloudProfile>>(const SettingsMap&)> create;
 };
 

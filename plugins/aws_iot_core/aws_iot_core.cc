@@ -211,6 +211,8 @@ void register_profile(uplink::Registry& registry) {
       {"max_publishes_per_s", false, "publish rate per connection, at most 100"},
       {"max_bytes_per_s", false, "bytes per second per connection, at most 524288"},
   };
+  f.max_publishes_per_s = kMaxPublishesPerSecond;
+  f.max_bytes_per_s = kMaxBytesPerSecond;
   f.create = uplink::parse_then_make(&parse_settings, &make_profile);
   registry.add(std::move(f));
 }

@@ -47,7 +47,10 @@ class AzureProfile final : public uplink::CloudProfile {
     o.tls.cert_file = s_.cert_file;
     o.tls.key_file = s_.key_file;
     if (!s_.sas_key.empty()) {
-      const int64_t expiry_s = clock.wall_ms() / 1000 + s_.token_ttl.count() / 1000;
+      // Rounded up to the next whole second (se is in seconds): truncating
+      // cut up to a second off the lifetime, which with a short token_ttl
+      // left the 80% renewal too little time before the hub drops the session.
+      const int64_t expiry_s = (clock.wall_ms() + s_.token_ttl.count() + 999) / 1000;
       auto token = make_sas_token(s_.host + "/devices/" + s_.device_id, s_.sas_key, expiry_s);
       if (!token) return token.status();
       o.password = std::move(*token);
@@ -62,6 +65,8 @@ class AzureProfile final : public uplink::CloudProfile {
     l.max_topic_bytes = 65'535;
     l.billing_unit_bytes = kBillingUnitBytes;
     l.max_inflight = 10;
+    l.max_publishes_per_s = s_.max_publishes_per_s;
+    l.max_bytes_per_s = s_.max_bytes_per_s;
     return l;
   }
 
@@ -91,6 +96,18 @@ class AzureProfile final : public uplink::CloudProfile {
     p.qos = 1;
     p.retain = false;  // IoT Hub refuses retained messages
     return p;
+  }
+
+  // IoT Hub answers a device that sends too fast by closing the connection
+  // (MQTT 3.1.1 has no negative PUBACK), so a close while a publish awaits
+  // its PUBACK is read as throttling. A network failure at that moment reads
+  // the same; the engine counts it as a failure once the rate is at its floor.
+  uplink::Attempt read_connection_loss(uplink::Attempt a, const uplink::ConnectionLoss& loss) const override {
+    if (loss.unacknowledged > 0) {
+      a.throttled = true;
+      a.detail += " (IoT Hub closed it right after a publish: throttling)";
+    }
+    return a;
   }
 
   std::vector<std::string> downlink_subscriptions(const std::vector<std::string>& filters) const override {
@@ -178,6 +195,10 @@ Result<std::unique_ptr<uplink::CloudProfile>> make_profile(const Settings& s) {
       return invalid_argument("azure_iot_hub uplink: auth.token_ttl must be at least 2s");
     }
   }
+  if (!(s.max_publishes_per_s >= 1 && s.max_publishes_per_s <= kMaxPublishesPerSecond)) {
+    return invalid_argument("azure_iot_hub uplink: publish rate must be 1..6000 per second");
+  }
+  if (s.max_bytes_per_s < 0) return invalid_argument("azure_iot_hub uplink: byte rate must not be negative");
   GW_RETURN_IF_ERROR(check_readable("azure_iot_hub uplink: ca_file", s.ca_file));
   GW_RETURN_IF_ERROR(check_readable("azure_iot_hub uplink: auth.cert", s.cert_file));
   GW_RETURN_IF_ERROR(check_readable("azure_iot_hub uplink: auth.key", s.key_file));
@@ -214,6 +235,14 @@ Result<Settings> parse_settings(const uplink::SettingsMap& map) {
       auto d = parse_duration(key, value);
       if (!d) return d.status();
       s.keepalive = std::chrono::duration_cast<std::chrono::seconds>(*d);
+    } else if (key == "max_publishes_per_s") {
+      auto n = parse_uint(key, value, static_cast<uint64_t>(kMaxPublishesPerSecond));
+      if (!n) return n.status();
+      s.max_publishes_per_s = static_cast<double>(*n);
+    } else if (key == "max_bytes_per_s") {
+      auto n = parse_uint(key, value, 1ULL << 40);
+      if (!n) return n.status();
+      s.max_bytes_per_s = static_cast<double>(*n);
     } else if (key == "tls") {
       if (value != "true") return invalid_argument("azure_iot_hub uplink: TLS cannot be turned off");
     } else if (key == "mqtt_version") {
@@ -246,7 +275,10 @@ void register_profile(uplink::Registry& registry) {
       {"keepalive", false, "keep-alive (default 30s)"},
       {"tls", false, "always true"},
       {"mqtt_version", false, "always 3.1.1"},
+      {"max_publishes_per_s", false, "device-to-cloud sends per second (default 100, at most 6000)"},
+      {"max_bytes_per_s", false, "bytes per second (default unlimited)"},
   };
+  f.max_publishes_per_s = kMaxPublishesPerSecond;
   f.create = uplink::parse_then_make(&parse_settings, &make_profile);
   registry.add(std::move(f));
 }

@@ -13,6 +13,10 @@
 // application properties gateway-id, batch-seq, count and topic (the batch's
 // topic from the uplink's template), all URL-encoded. QoS 1, never retain.
 // A message is at most 256 KB including the bag; IoT Hub bills in 4 KB units.
+// Throttling: IoT Hub closes the connection instead of answering a publish
+// it throttles; a close while a publish awaits its PUBACK is reported to the
+// engine as throttling (read_connection_loss), which halves the rate and
+// resends instead of tripping the breaker.
 //
 // Downlink: IoT Hub allows a device one C2D subscription,
 // devices/{device_id}/messages/devicebound/#; a received message's property
@@ -41,6 +45,13 @@ inline constexpr size_t kMaxMessageBytes = 256 * 1024;
 // Room kept for the property bag in the topic.
 inline constexpr size_t kPropertyBagReserve = 1024;
 inline constexpr size_t kBillingUnitBytes = 4 * 1024;
+// Device-to-cloud sends per second. IoT Hub throttles per hub: at least 100/s
+// on Free and S1 (12/s per unit above 8 units), 120/s per S2 unit, 6000/s per
+// S3 unit; past that it queues for a while, then closes the connection. The
+// default keeps one gateway within the smallest hub; `limits:` may go down to
+// 1, or up to one S3 unit's throttle. No byte-rate quota: 0 = unlimited.
+inline constexpr double kDefaultPublishesPerSecond = 100;
+inline constexpr double kMaxPublishesPerSecond = 6000;
 
 struct Settings {
   std::string host;       // <hub>.azure-devices.net; also the TLS name checked
@@ -52,17 +63,20 @@ struct Settings {
   std::string cert_file;  // X.509 device certificate (PEM), with key_file
   std::string key_file;
   std::chrono::seconds keepalive{30};
+  double max_publishes_per_s = kDefaultPublishesPerSecond;  // 1..kMaxPublishesPerSecond
+  double max_bytes_per_s = 0;                               // 0 = unlimited
 };
 
 // Validates and builds. Errors: kInvalidArgument naming the setting (empty
 // host/device_id, neither or both of sas_key and a certificate, a sas_key
-// that is not base64, a token_ttl under 1 s, unreadable files).
+// that is not base64, a token_ttl under 2 s, a publish rate outside
+// 1..kMaxPublishesPerSecond, unreadable files).
 Result<std::unique_ptr<uplink::CloudProfile>> make_profile(const Settings& settings);
 
 // Parses the registry's flat settings: host, port, device_id, client_id (must
 // equal device_id when given), sas_key, token_ttl ("3600", "3600s", "90000ms",
 // "1h"), ca_file, cert_file, key_file, keepalive, tls (must be true),
-// mqtt_version (must be 3.1.1/4). Errors: kInvalidArgument.
+// mqtt_version (must be 3.1.1/4), max_publishes_per_s, max_bytes_per_s. Errors: kInvalidArgument.
 Result<Settings> parse_settings(const uplink::SettingsMap& map);
 
 // "{host}/{device_id}/?api-version=2021-04-12".

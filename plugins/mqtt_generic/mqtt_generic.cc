@@ -46,6 +46,8 @@ class MqttProfile final : public uplink::CloudProfile {
     uplink::Limits l;
     if (s_.max_payload_bytes != 0) l.max_payload_bytes = s_.max_payload_bytes;
     l.max_inflight = 20;
+    l.max_publishes_per_s = s_.max_publishes_per_s;
+    l.max_bytes_per_s = s_.max_bytes_per_s;
     return l;
   }
 
@@ -137,6 +139,10 @@ Result<Settings> parse_settings(const uplink::SettingsMap& map) {
       auto n = parse_uint(key, value, 268'435'455);
       if (!n) return n.status();
       s.max_payload_bytes = static_cast<size_t>(*n);
+    } else if (key == "max_publishes_per_s" || key == "max_bytes_per_s") {
+      auto n = parse_uint(key, value, 1ULL << 40);
+      if (!n) return n.status();
+      (key == "max_publishes_per_s" ? s.max_publishes_per_s : s.max_bytes_per_s) = static_cast<double>(*n);
     } else {
       return invalid_argument("unknown key '" + key + "' for uplink type mqtt");
     }
@@ -160,6 +166,8 @@ void register_profile(uplink::Registry& registry) {
       {"mqtt_version", false, "3.1.1 or 5 (default 5)"},
       {"keepalive", false, "keep-alive seconds (default 30)"},
       {"max_payload_bytes", false, "largest publish the broker accepts"},
+      {"max_publishes_per_s", false, "publishes per second (default unlimited)"},
+      {"max_bytes_per_s", false, "bytes per second (default unlimited)"},
   };
   f.create = uplink::parse_then_make(&parse_settings, &make_profile);
   registry.add(std::move(f));

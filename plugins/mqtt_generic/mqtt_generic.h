@@ -33,6 +33,8 @@ struct Settings {
   int mqtt_version = 5;     // 4 (3.1.1) or 5
   std::chrono::seconds keepalive{30};
   size_t max_payload_bytes = 0;  // 0 = MQTT's own maximum; set to the broker's message_size_limit
+  double max_publishes_per_s = 0;  // token bucket per connection; 0 = unlimited
+  double max_bytes_per_s = 0;      // 0 = unlimited
 };
 
 // Validates and builds the profile. Errors: kInvalidArgument naming the
@@ -42,7 +44,8 @@ Result<std::unique_ptr<uplink::CloudProfile>> make_profile(const Settings& setti
 
 // Parses the flat settings of the registry (keys as in Settings; port,
 // mqtt_version ("4", "5", "3.1.1", "5.0"), keepalive (seconds, "30" or
-// "30s"), tls (true/false), max_payload_bytes). Errors: kInvalidArgument.
+// "30s"), tls (true/false), max_payload_bytes, max_publishes_per_s,
+// max_bytes_per_s). Errors: kInvalidArgument.
 Result<Settings> parse_settings(const uplink::SettingsMap& map);
 
 // Registers `type: mqtt` in `registry` (called by the app's

@@ -158,5 +158,45 @@ routes:
   EXPECT_NE(r.out.find(config.string() + ":15:"), std::string::npos) << r.out;
 }
 
+// Issue 5: `limits:` may only lower a cloud's own quota; above it is an error
+// at the value, from check-config and before `run` starts anything.
+TEST(CheckConfig, UplinkLimitsAboveTheCloudsQuotaAreErrorsAtTheirPosition) {
+  TempDir dir;
+  const auto config = dir / "limits.yaml";
+  write_file(config, R"(gateway: {id: x}
+listeners: [{name: local, bind: 127.0.0.1:1883}]
+uplinks:
+  - name: hub
+    type: azure_iot_hub
+    host: h.azure-devices.net
+    device_id: d1
+    auth: {sas_key: a2V5}
+    limits: {publishes_per_second: 7000}
+  - name: aws
+    type: aws_iot_core
+    host: a-ats.iot.eu-west-1.amazonaws.com
+    auth: {cert: c.pem, key: k.pem}
+    limits: {publishes_per_second: 50, bytes_per_second: 1MiB}
+  - name: plain
+    type: mqtt
+    host: 127.0.0.1
+    limits: {publishes_per_second: 100000}
+routes: [{name: r, to: [hub, aws, plain]}]
+)");
+  auto r = run_command({gateway_binary(), "check-config", config.string()});
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.out.find(config.string() + ":9:36: error: limits.publishes_per_second: 7000 is above the cloud's quota "
+                                         "of 6000 per connection for uplink 'hub' (azure_iot_hub)"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find(config.string() + ":14:58: error: limits.bytes_per_second: 1048576 is above the cloud's "
+                                         "quota of 524288 bytes per connection for uplink 'aws' (aws_iot_core)"),
+            std::string::npos)
+      << r.out;
+  EXPECT_EQ(r.out.find("plain"), std::string::npos) << "a generic broker has no quota of its own: " << r.out;
+  auto run = run_command({gateway_binary(), "run", "--config", config.string()}, std::chrono::seconds(20));
+  EXPECT_EQ(run.exit_code, 2) << "refused before starting";
+}
+
 }  // namespace
 }  // namespace gw::testing

@@ -404,7 +404,7 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"UnknownUplinkKeyForType", kBase + "  - {name: c2, host: h, device_id: x}\n",
                   "t.yaml:6:25: error: unknown key 'device_id' in uplink (type mqtt); allowed keys: name, type, "
                   "host, port, topic, batch, compression, mqtt_version, tls, keepalive, backoff, breaker, "
-                  "publish_timeout, replay, downlink, client_id, username, password"},
+                  "publish_timeout, replay, downlink, limits, client_id, username, password"},
         ErrorCase{"BreakerFailures", kBase + "  - {name: c2, host: h, breaker: {failures: 0}}\n",
                   "t.yaml:6:45: error: failures: must be a whole number from 1 to 1000, got '0'"},
         ErrorCase{"PublishTimeoutTooShort", kBase + "  - {name: c2, host: h, publish_timeout: 10ms}\n",
@@ -412,6 +412,11 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"UplinkTopicPlaceholder", kBase + "  - {name: c2, host: h, topic: 'gw/{gw}'}\n",
                   "t.yaml:6:32: error: topic: unknown placeholder '{gw}' in uplink topic; allowed: {gateway_id}, "
                   "{route}, {uplink}"},
+        ErrorCase{"UplinkLimitsZero", kBase + "  - {name: c2, host: h, limits: {publishes_per_second: 0}}\n",
+                  "t.yaml:6:56: error: publishes_per_second: expected an integer from 1 to 1000000, got '0'"},
+        ErrorCase{"UplinkLimitsUnknownKey", kBase + "  - {name: c2, host: h, limits: {publishes_per_sec: 5}}\n",
+                  "t.yaml:6:34: error: unknown key 'publishes_per_sec' in limits (did you mean "
+                  "'publishes_per_second'?); allowed keys: publishes_per_second, bytes_per_second"},
         ErrorCase{"BackoffOrder", kBase + "  - {name: c2, host: h, backoff: {initial: 2m, max: 1m}}\n",
                   "t.yaml:6:34: error: backoff: initial must not exceed max"},
         ErrorCase{"QosDomain", kBase + "routes: [{name: r, to: cloud, match: {qos: 3}}]\n",
@@ -419,6 +424,24 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"TtlNotWholeSeconds", kBase + "routes: [{name: r, to: cloud, ttl: 1500ms}]\n",
                   "t.yaml:6:36: error: ttl: must be a whole number of seconds, got '1500ms'"}),
     [](const ::testing::TestParamInfo<ErrorCase>& info) { return std::string(info.param.name); });
+
+TEST(ConfigLoad, UplinkLimitsKeepTheirPositionsForTheAppsQuotaCheck) {
+  const std::string yaml = kBase +
+                           "  - name: hub\n"                                   // line 6
+                           "    type: azure_iot_hub\n"                         // line 7
+                           "    host: h.azure-devices.net\n"                   // line 8
+                           "    device_id: d1\n"                               // line 9
+                           "    auth: {sas_key: a2V5}\n"                       // line 10
+                           "    limits: {publishes_per_second: 20, bytes_per_second: 64KiB}\n";  // line 11
+  const LoadResult r = load_string(yaml, "t.yaml", "/");
+  ASSERT_TRUE(r.config) << render(r.diagnostics).front();
+  EXPECT_EQ(r.config->uplinks[0].limits.publishes_per_second, 0u) << "default: the profile's own rate";
+  const UplinkLimitsConfig& l = r.config->uplinks[1].limits;
+  EXPECT_EQ(l.publishes_per_second, 20u);
+  EXPECT_EQ(l.bytes_per_second, 64u * 1024);
+  EXPECT_EQ(l.publishes_pos.to_string(), "t.yaml:11:36");
+  EXPECT_EQ(l.bytes_pos.to_string(), "t.yaml:11:58");
+}
 
 TEST(ConfigLoad, ReportsEveryProblemInOnePassInFileOrder) {
   const LoadResult r = load_file(repo_path("tests/fixtures/config/many_errors.yaml").string());

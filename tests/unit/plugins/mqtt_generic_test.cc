@@ -60,6 +60,20 @@ TEST(MqttGenericTest, RegistryChecksKeys) {
   EXPECT_EQ(reg.create("kafka", {}).status().code(), StatusCode::kNotFound);
 }
 
+TEST(MqttGenericTest, RatesAreUnlimitedUnlessConfigured) {
+  uplink::Registry reg;
+  register_profile(reg);
+  EXPECT_EQ(reg.find("mqtt")->max_publishes_per_s, 0) << "no quota of its own";
+  auto dflt = reg.create("mqtt", {{"host", "h"}, {"client_id", "c"}});
+  ASSERT_TRUE(dflt.is_ok());
+  EXPECT_EQ((*dflt)->limits().max_publishes_per_s, 0);
+  auto set = reg.create("mqtt", {{"host", "h"}, {"client_id", "c"}, {"max_publishes_per_s", "7"},
+                                 {"max_bytes_per_s", "1000"}});
+  ASSERT_TRUE(set.is_ok()) << set.status().to_string();
+  EXPECT_EQ((*set)->limits().max_publishes_per_s, 7);
+  EXPECT_EQ((*set)->limits().max_bytes_per_s, 1000);
+}
+
 TEST(MqttGenericTest, ShapesMetadataAsMqtt5Properties) {
   auto p = make_profile(basic());
   ASSERT_TRUE(p.is_ok());

@@ -21,6 +21,11 @@ class TestProfile final : public CloudProfile {
  public:
   explicit TestProfile(int64_t credentials_expire_at_ms = 0, Limits limits = {})
       : expire_at_ms_(credentials_expire_at_ms), limits_(limits) {}
+  // Like Azure IoT Hub: a close while a publish awaits its PUBACK is
+  // throttling; with a token bucket to slow.
+  TestProfile(double publishes_per_s, bool close_means_throttled) : close_means_throttled_(close_means_throttled) {
+    limits_.max_publishes_per_s = publishes_per_s;
+  }
   std::string_view type() const override { return "test"; }
   std::string describe() const override { return "test profile"; }
   Result<ConnectOptions> connect_options(const Clock&) override {
@@ -31,6 +36,10 @@ class TestProfile final : public CloudProfile {
     return o;
   }
   Limits limits() const override { return limits_; }
+  Attempt read_connection_loss(Attempt a, const ConnectionLoss& loss) const override {
+    if (close_means_throttled_ && loss.unacknowledged > 0) a.throttled = true;
+    return a;
+  }
   Result<Publish> shape(OutgoingBatch b) const override {
     Publish p;
     p.topic = std::move(b.topic);
@@ -40,8 +49,9 @@ class TestProfile final : public CloudProfile {
   }
 
  private:
-  int64_t expire_at_ms_;
+  int64_t expire_at_ms_ = 0;
   Limits limits_;
+  bool close_means_throttled_ = false;
 };
 
 // Scripted cloud: decides each publish's fate with `policy`, answers
@@ -56,6 +66,10 @@ class FakeTransport final : public Transport {
     int publishes = 0;
     int connects = 0;
     bool refuse_connect = false;
+    // Publish number -> close the connection instead of answering (the
+    // cloud may have taken the message: it counts in `received`).
+    std::function<bool(int attempt)> close_after;
+    std::multiset<int64_t> received;  // every seq the cloud saw, acked or not
   };
 
   FakeTransport(TransportEventSink sink, std::shared_ptr<Shared> shared) : sink_(std::move(sink)), s_(std::move(shared)) {}
@@ -85,6 +99,18 @@ class FakeTransport final : public Transport {
     Outcome o;
     {
       std::lock_guard lock(s_->mu);
+      s_->received.insert(seqs.begin(), seqs.end());
+      if (s_->close_after && s_->close_after(s_->publishes)) {
+        ++s_->publishes;
+        later([this] {
+          TransportEvent e;
+          e.kind = TransportEvent::Kind::kConnectionLost;
+          e.attempt.connection_lost = true;
+          e.attempt.detail = "connection lost";
+          sink_(e);
+        });
+        return Status::ok();
+      }
       o = s_->policy ? s_->policy(seqs, s_->publishes) : Outcome::kDelivered;
       ++s_->publishes;
       if (o == Outcome::kDelivered) {
@@ -144,13 +170,16 @@ struct Fixture {
   }
 
   std::unique_ptr<Engine> engine(UplinkOptions o, int64_t credentials_expire_at_ms = 0, Limits limits = {}) {
+    return engine(std::move(o), std::make_unique<TestProfile>(credentials_expire_at_ms, limits));
+  }
+  std::unique_ptr<Engine> engine(UplinkOptions o, std::unique_ptr<TestProfile> profile) {
     o.name = "cloud";
     o.gateway_id = "g";
     o.linger = milliseconds(5);
     o.backoff.initial = milliseconds(5);
     o.backoff.max = milliseconds(20);
     o.backoff.seed = 9;
-    auto e = Engine::create(o, std::make_unique<TestProfile>(credentials_expire_at_ms, limits), *store, SystemClock::instance(),
+    auto e = Engine::create(o, std::move(profile), *store, SystemClock::instance(),
                             [c = cloud](TransportEventSink sink) { return std::make_unique<FakeTransport>(sink, c); });
     EXPECT_TRUE(e.is_ok()) << e.status().to_string();
     return std::move(*e);
@@ -274,6 +303,74 @@ TEST(EngineTest, CloudDownKeepsRowsAndBreakerOpens) {
   EXPECT_EQ(e->stats().breaker, BreakerState::kClosed);
   EXPECT_GE(e->stats().connect_failures, 3u);
   e->stop(seconds(1));
+}
+
+// Issue 5: "an IoT Hub disconnect right after publishing slows the token
+// bucket instead of tripping the breaker".
+TEST(EngineTest, ACloseRightAfterAPublishReadAsThrottlingSlowsTheRateNotTheBreaker) {
+  Fixture f;
+  f.append(300);
+  f.cloud->close_after = [](int attempt) { return attempt < 3; };  // the first three publishes
+  UplinkOptions o;
+  o.max_messages = 50;
+  o.max_inflight = 1;
+  o.breaker.failure_threshold = 2;  // two failures would open it
+  auto e = f.engine(o, std::make_unique<TestProfile>(1000, true));
+  e->start();
+  ASSERT_TRUE(f.drained());
+  e->stop(seconds(1));
+  const auto s = e->stats();
+  EXPECT_EQ(s.breaker_transitions, 0u);
+  EXPECT_EQ(s.throttled, 3u);
+  EXPECT_LT(s.rate_factor, 1.0) << "halved three times (1/8), recovering 1/16 per acknowledged batch";
+  EXPECT_EQ(s.connects, 4u);
+  const auto got = f.delivered();
+  EXPECT_EQ(std::set<int64_t>(got.begin(), got.end()).size(), 300u) << "nothing lost";
+  EXPECT_EQ(got.size(), 300u) << "each acknowledged exactly once";
+  // At-least-once: only the batches the cloud closed on were seen twice.
+  std::lock_guard lock(f.cloud->mu);
+  EXPECT_LE(f.cloud->received.size() - 300, 3u * 50u);
+}
+
+TEST(EngineTest, ClosesThatGoOnAtTheLowestRateTripTheBreaker) {
+  Fixture f;
+  f.append(20);
+  f.cloud->close_after = [](int) { return true; };
+  UplinkOptions o;
+  o.max_inflight = 1;
+  // Each reconnect succeeds (a breaker success), so the consecutive rule
+  // never fires here; the rate rule sees success, failure, success, ...
+  o.breaker.failure_threshold = 0;
+  o.breaker.failure_rate = 0.5;
+  o.breaker.rate_window = 6;
+  o.breaker.rate_min_calls = 6;
+  o.breaker.open_for = seconds(30);
+  auto e = f.engine(o, std::make_unique<TestProfile>(1000, true));
+  e->start();
+  const auto deadline = std::chrono::steady_clock::now() + seconds(10);
+  while (std::chrono::steady_clock::now() < deadline && e->stats().breaker != BreakerState::kOpen) {
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  e->stop(seconds(1));
+  const auto s = e->stats();
+  EXPECT_EQ(s.breaker, BreakerState::kOpen);
+  EXPECT_EQ(s.throttled, 4u) << "1 -> 1/2 -> 1/4 -> 1/8 -> 1/16, then failures";
+  EXPECT_EQ(*f.store->count("cloud"), 20) << "rows stay queued";
+}
+
+TEST(EngineTest, AProfileThatDoesNotReadClosesCountsThemAsFailures) {
+  Fixture f;
+  f.append(20);
+  f.cloud->close_after = [](int attempt) { return attempt == 0; };
+  UplinkOptions o;
+  o.breaker.failure_threshold = 1;
+  o.breaker.open_for = milliseconds(50);
+  auto e = f.engine(o, std::make_unique<TestProfile>(1000, false));
+  e->start();
+  ASSERT_TRUE(f.drained());
+  e->stop(seconds(1));
+  EXPECT_EQ(e->stats().throttled, 0u);
+  EXPECT_GE(e->stats().breaker_transitions, 1u) << "opened by the close";
 }
 
 TEST(EngineTest, StopReleasesUnsentRows) {

@@ -126,6 +126,8 @@ TEST(AwsIotCoreTest, QuotaExceededIsThrottlingNotFailure) {
 TEST(AwsIotCoreTest, RegistryChecksKeys) {
   uplink::Registry reg;
   register_profile(reg);
+  EXPECT_EQ(reg.find("aws_iot_core")->max_publishes_per_s, 100);  // the quota the app checks limits: against
+  EXPECT_EQ(reg.find("aws_iot_core")->max_bytes_per_s, 512 * 1024);
   auto ok = reg.create("aws_iot_core", {{"host", "h"},
                                         {"client_id", "c"},
                                         {"cert_file", "/etc/hostname"},

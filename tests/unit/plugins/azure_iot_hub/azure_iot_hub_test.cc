@@ -76,6 +76,11 @@ TEST(AzureProfileTest, ConnectOptionsMintAFreshTokenEachTime) {
   ASSERT_TRUE(o2.is_ok());
   EXPECT_NE(*o2->password, *o->password);
   EXPECT_EQ(o2->credentials_expire_at_ms, o->credentials_expire_at_ms + 48 * 60 * 1000);
+  // Mid-second: the expiry rounds up, so the token never lives less than token_ttl.
+  clock.advance(std::chrono::milliseconds(300));
+  auto o3 = (*p)->connect_options(clock);
+  ASSERT_TRUE(o3.is_ok());
+  EXPECT_EQ(o3->credentials_expire_at_ms, o2->credentials_expire_at_ms + 1000);
 }
 
 TEST(AzureProfileTest, X509HasNoPasswordAndNoExpiry) {
@@ -174,6 +179,31 @@ TEST(AzureProfileTest, LimitsKeepTheMessageUnder256KBWithItsBag) {
             256u * 1024);
   b.payload.assign(256 * 1024, 'x');
   EXPECT_EQ((*p)->shape(b).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(AzureProfileTest, RateDefaultsTo100PerSecondAndMayBeLoweredNotRaisedPastTheQuota) {
+  auto p = make_profile(sas_settings());
+  ASSERT_TRUE(p.is_ok());
+  EXPECT_EQ((*p)->limits().max_publishes_per_s, 100);
+  EXPECT_EQ((*p)->limits().max_bytes_per_s, 0) << "IoT Hub has no byte-rate quota";
+
+  uplink::Registry reg;
+  register_profile(reg);
+  EXPECT_EQ(reg.find("azure_iot_hub")->max_publishes_per_s, kMaxPublishesPerSecond);
+  const uplink::SettingsMap base = {{"host", "h"}, {"device_id", "d"}, {"sas_key", "a2V5"}};
+  auto with = [&](std::string k, std::string v) {
+    auto m = base;
+    m[k] = v;
+    return reg.create("azure_iot_hub", m);
+  };
+  auto low = with("max_publishes_per_s", "5");
+  ASSERT_TRUE(low.is_ok()) << low.status().to_string();
+  EXPECT_EQ((*low)->limits().max_publishes_per_s, 5);
+  auto bytes = with("max_bytes_per_s", "65536");
+  ASSERT_TRUE(bytes.is_ok());
+  EXPECT_EQ((*bytes)->limits().max_bytes_per_s, 65536);
+  EXPECT_NE(with("max_publishes_per_s", "6001").status().message().find("max_publishes_per_s"), std::string::npos);
+  EXPECT_FALSE(with("max_publishes_per_s", "0").is_ok());
 }
 
 TEST(AzureProfileTest, DownlinkSubscribesToC2DAndTurnsTheBagIntoProperties) {
