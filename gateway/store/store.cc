@@ -101,6 +101,10 @@ constexpr const char* kFetchSql =
     "SELECT uplink, route, priority, expires_at_ms, cloud_topic, topic, payload, qos, retain, "
     "props, client_id, username, protocol_version, received_at_ms FROM messages WHERE seq = ?1";
 constexpr const char* kCountSql = "SELECT count(*) FROM messages WHERE uplink = ?1";
+constexpr const char* kMarkQos2Sql =
+    "INSERT OR REPLACE INTO qos2_received (client_id, packet_id, received_at_ms) VALUES (?1, ?2, ?3)";
+constexpr const char* kReleaseQos2Sql = "DELETE FROM qos2_received WHERE client_id = ?1 AND packet_id = ?2";
+constexpr const char* kDropQos2Sql = "DELETE FROM qos2_received WHERE client_id = ?1";
 
 constexpr int64_t kSweepBatch = 5000;        // expired rows per sweep transaction
 constexpr size_t kMaxLiveMarks = 4096;       // commits remembered for live_first
@@ -113,9 +117,11 @@ uint64_t row_bytes(const NewRow& row, size_t props_bytes) {
 }
 
 struct Op {
-  enum class Kind : uint8_t { kAppend, kAck, kFlush, kDeadLetter, kSweep };
+  enum class Kind : uint8_t { kAppend, kAck, kFlush, kDeadLetter, kSweep, kReleaseQos2, kDropQos2 };
   Kind kind = Kind::kAppend;
   std::vector<NewRow> rows;    // kAppend
+  AppendExtras extras;         // kAppend
+  Qos2Marker marker;           // kReleaseQos2 (client and id), kDropQos2 (client)
   uint64_t bytes = 0;          // kAppend: accounted bytes of rows
   std::string uplink;          // kAck, kDeadLetter
   std::vector<int64_t> seqs;   // kAck, kDeadLetter
@@ -200,7 +206,10 @@ class Store::Impl {
   }
   void shutdown();
 
-  Status append(std::vector<NewRow> rows, Completion done);
+  Status append(std::vector<NewRow> rows, Completion done, AppendExtras extras);
+  void release_qos2(std::string client_id, uint16_t packet_id, Completion done);
+  void drop_qos2(std::string client_id, Completion done);
+  Result<std::map<std::string, std::vector<uint16_t>, std::less<>>> qos2_received();
   void ack(std::string_view uplink, std::vector<int64_t> seqs, uint64_t batch_seq,
            Completion done);
   void dead_letter(std::string_view uplink, std::vector<int64_t> seqs, std::string reason,
@@ -234,6 +243,7 @@ class Store::Impl {
   void maintenance(bool sweep);
   void check_disk(bool force);
   Status sweep_expired();
+  Status write_extras(const AppendExtras& extras, int64_t now_ms);
   Status commit_group(std::vector<Op>& group, std::vector<std::string_view>& touched,
                       int64_t& first_seq);
   bool evict(uint64_t need, int max_priority);
@@ -269,7 +279,7 @@ class Store::Impl {
   // finalized first.
   Db wdb_;
   Stmt begin_, commit_, rollback_, insert_, delete_, dead_letter_, upsert_batch_, evict_scan_,
-      expired_;
+      expired_, mark_qos2_, release_qos2_, drop_qos2_;
   std::thread writer_;
   uint64_t commit_number_ = 0;
   std::chrono::milliseconds backoff_{0};
@@ -332,7 +342,8 @@ Status Store::Impl::open() {
 
 void Store::Impl::close_files() {
   for (Stmt* st : {&begin_, &commit_, &rollback_, &insert_, &delete_, &dead_letter_,
-                   &upsert_batch_, &evict_scan_, &expired_, &scan_, &fetch_, &count_}) {
+                   &upsert_batch_, &evict_scan_, &expired_, &mark_qos2_, &release_qos2_,
+                   &drop_qos2_, &scan_, &fetch_, &count_}) {
     *st = Stmt();
   }
   wdb_.close();
@@ -399,7 +410,8 @@ Status Store::Impl::open_files() {
        {std::pair{&begin_, "BEGIN IMMEDIATE"}, {&commit_, "COMMIT"}, {&rollback_, "ROLLBACK"},
         {&insert_, kInsertSql}, {&delete_, kDeleteSql}, {&dead_letter_, kDeadLetterSql},
         {&upsert_batch_, kUpsertBatchSql}, {&evict_scan_, kEvictScanSql},
-        {&expired_, kExpiredSql}}) {
+        {&expired_, kExpiredSql}, {&mark_qos2_, kMarkQos2Sql},
+        {&release_qos2_, kReleaseQos2Sql}, {&drop_qos2_, kDropQos2Sql}}) {
     auto s = Stmt::prepare(wdb_, sql);
     if (!s.is_ok()) return s.status().with_context("store");
     *stmt = std::move(s.value());
@@ -509,7 +521,7 @@ uint64_t Store::Impl::cap() const {
   return c;
 }
 
-Status Store::Impl::append(std::vector<NewRow> rows, Completion done) {
+Status Store::Impl::append(std::vector<NewRow> rows, Completion done, AppendExtras extras) {
   uint64_t bytes = 0;
   for (const NewRow& row : rows) {
     if (row.uplink.empty()) return invalid_argument("store: row without an uplink");
@@ -524,6 +536,7 @@ Status Store::Impl::append(std::vector<NewRow> rows, Completion done) {
   Op op;
   op.kind = Op::Kind::kAppend;
   op.rows = std::move(rows);
+  op.extras = std::move(extras);
   op.bytes = bytes;
   op.done = std::move(done);
   op.enqueued = std::chrono::steady_clock::now();
@@ -547,7 +560,8 @@ Status Store::Impl::append(std::vector<NewRow> rows, Completion done) {
                          " appends are waiting for the writer");
     }
     const uint64_t stored = bytes_stored_.load(std::memory_order_relaxed);
-    const bool over = stored + pending_bytes_ + bytes > limit;
+    // No rows (only extras): nothing the caps count, never refused for them.
+    const bool over = bytes > 0 && stored + pending_bytes_ + bytes > limit;
     if (over && (options_.on_full == FullPolicy::kReject || bytes > limit)) {
       rejected_.fetch_add(1, std::memory_order_relaxed);
       full_rejects_.fetch_add(1, std::memory_order_relaxed);
@@ -568,6 +582,35 @@ Status Store::Impl::append(std::vector<NewRow> rows, Completion done) {
   }
   work_cv_.notify_one();
   return Status::ok();
+}
+
+void Store::Impl::release_qos2(std::string client_id, uint16_t packet_id, Completion done) {
+  Op op;
+  op.kind = Op::Kind::kReleaseQos2;
+  op.marker = Qos2Marker{std::move(client_id), packet_id};
+  op.done = std::move(done);
+  enqueue(std::move(op));
+}
+
+void Store::Impl::drop_qos2(std::string client_id, Completion done) {
+  Op op;
+  op.kind = Op::Kind::kDropQos2;
+  op.marker.client_id = std::move(client_id);
+  op.done = std::move(done);
+  enqueue(std::move(op));
+}
+
+Result<std::map<std::string, std::vector<uint16_t>, std::less<>>> Store::Impl::qos2_received() {
+  std::lock_guard rl(read_mu_);
+  auto st = Stmt::prepare(rdb_, "SELECT client_id, packet_id FROM qos2_received ORDER BY client_id, packet_id");
+  if (!st.is_ok()) return st.status().with_context("store: qos2_received");
+  std::map<std::string, std::vector<uint16_t>, std::less<>> out;
+  int rc;
+  while ((rc = st->step()) == SQLITE_ROW) {
+    out[std::string(st->column_text(0))].push_back(static_cast<uint16_t>(st->column_int(1)));
+  }
+  if (rc != SQLITE_DONE) return sqlite_status(rc, rdb_.get(), "store: read qos2_received");
+  return out;
 }
 
 void Store::Impl::ack(std::string_view uplink, std::vector<int64_t> seqs, uint64_t batch_seq,
@@ -859,6 +902,19 @@ bool Store::Impl::evict(uint64_t need, int max_priority) {
   return true;
 }
 
+// Writes an append's extras. Requires: inside the writer's transaction.
+Status Store::Impl::write_extras(const AppendExtras& extras, int64_t now_ms) {
+  if (extras.qos2_received) {
+    ResetOnExit reset(mark_qos2_);
+    mark_qos2_.bind_text(1, extras.qos2_received->client_id);
+    mark_qos2_.bind_int(2, extras.qos2_received->packet_id);
+    mark_qos2_.bind_int(3, now_ms);
+    const int rc = mark_qos2_.step();
+    if (rc != SQLITE_DONE) return fail(sqlite_status(rc, wdb_.get(), "insert into qos2_received"), rc);
+  }
+  return Status::ok();
+}
+
 Status Store::Impl::commit_group(std::vector<Op>& group, std::vector<std::string_view>& touched,
                                  int64_t& first_seq) {
   if (!writable()) return health();
@@ -890,7 +946,7 @@ Status Store::Impl::commit_group(std::vector<Op>& group, std::vector<std::string
   for (Op& op : group) {
     if (op.kind == Op::Kind::kAppend) {
       const uint64_t stored = bytes_stored_.load(std::memory_order_relaxed);
-      if (stored + op.bytes > limit) {
+      if (op.bytes > 0 && stored + op.bytes > limit) {
         int max_priority = 0;
         for (const NewRow& row : op.rows) max_priority = std::max(max_priority, row.priority);
         const bool room = op.bytes <= limit && options_.on_full == FullPolicy::kEvict &&
@@ -938,6 +994,16 @@ Status Store::Impl::commit_group(std::vector<Op>& group, std::vector<std::string
       }
       rows_stored_.fetch_add(op.rows.size(), std::memory_order_relaxed);
       bytes_stored_.fetch_add(op.bytes, std::memory_order_relaxed);
+      if (Status s = write_extras(op.extras, now_ms); !s.is_ok()) return failed(s);
+    } else if (op.kind == Op::Kind::kReleaseQos2 || op.kind == Op::Kind::kDropQos2) {
+      Stmt& st = op.kind == Op::Kind::kReleaseQos2 ? release_qos2_ : drop_qos2_;
+      ResetOnExit reset(st);
+      st.bind_text(1, op.marker.client_id);
+      if (op.kind == Op::Kind::kReleaseQos2) st.bind_int(2, op.marker.packet_id);
+      rc = st.step();
+      if (rc != SQLITE_DONE) {
+        return failed(fail(sqlite_status(rc, wdb_.get(), "delete from qos2_received"), rc));
+      }
     } else if (op.kind == Op::Kind::kAck) {
       for (int64_t seq : op.seqs) {
         bool gone = false;
@@ -1264,8 +1330,17 @@ Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options, const Cl
 Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Store::~Store() = default;
 
-Status Store::append(std::vector<NewRow> rows, Completion done) {
-  return impl_->append(std::move(rows), std::move(done));
+Status Store::append(std::vector<NewRow> rows, Completion done, AppendExtras extras) {
+  return impl_->append(std::move(rows), std::move(done), std::move(extras));
+}
+void Store::release_qos2(std::string client_id, uint16_t packet_id, Completion done) {
+  impl_->release_qos2(std::move(client_id), packet_id, std::move(done));
+}
+void Store::drop_qos2(std::string client_id, Completion done) {
+  impl_->drop_qos2(std::move(client_id), std::move(done));
+}
+Result<std::map<std::string, std::vector<uint16_t>, std::less<>>> Store::qos2_received() {
+  return impl_->qos2_received();
 }
 Result<std::vector<StoredRow>> Store::lease(std::string_view uplink, size_t max_rows,
                                             size_t max_bytes) {
