@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -93,6 +94,13 @@ struct BrokerStats {
   uint64_t topic_refused = 0;       // topics / filters over max_topic_levels or max_topic_length
 };
 
+// Broker state the app read back from disk at startup (issue 3).
+struct RestoredState {
+  // Inbound QoS 2 packet ids answered with PUBREC and awaiting PUBREL, by
+  // client id (IngressSink::on_publish_with_state recorded them).
+  std::map<std::string, std::vector<uint16_t>, std::less<>> qos2_received;
+};
+
 class Broker {
  public:
   // Validates the options (at least one listener, unique names, parseable
@@ -103,6 +111,12 @@ class Broker {
   ~Broker();  // stop()
   Broker(const Broker&) = delete;
   Broker& operator=(const Broker&) = delete;
+
+  // Takes the state read back from disk. Requires: before start(), main
+  // thread. A client with QoS 2 records gets them on its next connection
+  // without Clean Start (Session Present is still 0: nothing else of its
+  // session survived); a Clean Start drops them (IngressSink::drop_qos2).
+  void restore(RestoredState state);
 
   // Binds every listener (port 0 = any free port) and starts the io thread.
   // Errors (nothing is left running): kUnavailable "listener 'local'

@@ -55,6 +55,11 @@ std::string safe_reason(std::string_view text) {
 
 }  // namespace
 
+void ConnectionHost::release_qos2(Connection& conn, uint16_t packet_id, uint64_t token) {
+  (void)packet_id;
+  conn.on_release_done(token, Status::ok());
+}
+
 Connection::Connection(uint64_t id, ConnectionOptions options, ConnectionHost& host, const Clock& clock)
     : id_(id), options_(std::move(options)), host_(host), clock_(clock) {
   opened_at_ = clock_.now();
@@ -140,6 +145,22 @@ void Connection::on_ingest_done(uint64_t token, const Status& status) {
   flush_acks();
 }
 
+void Connection::on_release_done(uint64_t token, const Status& status) {
+  for (PendingComp& p : pending_comp_) {
+    if (p.token == token) {
+      p.result = status;
+      break;
+    }
+  }
+  flush_pubcomps();
+}
+
+void Connection::adopt_qos2_received(uint16_t packet_id) {
+  if (state_ != State::kConnected || qos2_in_.count(packet_id) > 0) return;
+  qos2_in_.insert(packet_id);
+  qos2_in_acked_.insert(packet_id);
+}
+
 void Connection::deliver(const Message& msg, uint8_t qos, bool retain, const std::vector<uint32_t>& subscription_ids) {
   if (state_ != State::kConnected) return;
   OutboundMessage item{msg, qos, retain, subscription_ids, 0, false};
@@ -169,7 +190,7 @@ void Connection::on_transport_closed() { close("connection lost"); }
 std::string Connection::take_output() { return std::exchange(output_, {}); }
 
 bool Connection::wants_read() const {
-  return state_ != State::kClosed && pending_.size() < options_.receive_maximum;
+  return state_ != State::kClosed && pending_.size() + pending_comp_.size() < options_.receive_maximum;
 }
 
 std::chrono::steady_clock::time_point Connection::next_deadline() const {
@@ -293,7 +314,8 @@ void Connection::handle_connect(mqtt::Connect&& c) {
     }
   }
   send(ack);
-  if (decision.session_present) resume(std::move(decision.resume));
+  // Without a session only restored QoS 2 records can be in `resume`.
+  resume(std::move(decision.resume));
 }
 
 void Connection::handle_publish(mqtt::Publish&& p) {
@@ -320,11 +342,21 @@ void Connection::handle_publish(mqtt::Publish&& p) {
   const uint8_t qos = p.qos;
   const uint16_t packet_id = p.packet_id;
   if (qos == 2 && qos2_in_.count(packet_id) > 0) {
-    // §4.3.3: a retransmitted QoS 2 PUBLISH is not delivered again.
-    if (qos2_in_acked_.count(packet_id) > 0) send(mqtt::Pubrec{packet_id, ReasonCode::kSuccess, {}});
-    return;
+    if (qos2_restored_.count(packet_id) > 0 && !p.dup) {
+      // A record from before a restart, and a first delivery (§3.3.1.1: a
+      // re-delivery has DUP set): the client finished or forgot that flow.
+      qos2_restored_.erase(packet_id);
+      qos2_in_acked_.erase(packet_id);
+      qos2_in_.erase(packet_id);
+    } else {
+      // §4.3.3: a retransmitted QoS 2 PUBLISH is not delivered again.
+      if (qos2_in_acked_.count(packet_id) > 0) send(mqtt::Pubrec{packet_id, ReasonCode::kSuccess, {}});
+      return;
+    }
   }
-  if (qos > 0 && v5 && pending_.size() + qos2_in_acked_.size() >= options_.receive_maximum) {
+  // Restored records do not count: the client may not know about them.
+  if (qos > 0 && v5 &&
+      pending_.size() + qos2_in_acked_.size() - qos2_restored_.size() >= options_.receive_maximum) {
     return protocol_close(ReasonCode::kReceiveMaximumExceeded, "more unacknowledged PUBLISHes than Receive Maximum");
   }
   ReasonCode verdict = ReasonCode::kSuccess;
@@ -356,13 +388,17 @@ void Connection::handle_publish(mqtt::Publish&& p) {
   host_.route(msg, this);
   if (state_ == State::kClosed) return;
   if (qos == 0) {
-    host_.ingest(*this, std::move(msg), 0);
+    host_.ingest(*this, std::move(msg), 0, std::nullopt);
     return;
   }
   const uint64_t token = next_token_++;
   pending_.push_back(PendingAck{token, packet_id, qos, std::nullopt, ReasonCode::kSuccess, {}});
-  if (qos == 2) qos2_in_.insert(packet_id);
-  host_.ingest(*this, std::move(msg), token);
+  std::optional<uint16_t> qos2_id;
+  if (qos == 2) {
+    qos2_in_.insert(packet_id);
+    qos2_id = packet_id;
+  }
+  host_.ingest(*this, std::move(msg), token, qos2_id);
 }
 
 void Connection::flush_acks() {
@@ -440,13 +476,43 @@ void Connection::handle_pubrec(const mqtt::Pubrec& p) {
 }
 
 void Connection::handle_pubrel(const mqtt::Pubrel& p) {
-  ReasonCode reason = ReasonCode::kSuccess;
-  if (qos2_in_acked_.erase(p.packet_id) > 0) {
-    qos2_in_.erase(p.packet_id);
-  } else {
-    reason = ReasonCode::kPacketIdentifierNotFound;
+  if (qos2_in_acked_.count(p.packet_id) == 0) {
+    // §4.3.3: 0x92 Packet Identifier not found (3.1.1: a plain PUBCOMP).
+    pending_comp_.push_back(PendingComp{0, p.packet_id, Status::ok()});
+    flush_pubcomps();
+    return;
   }
-  send(mqtt::Pubcomp{p.packet_id, reason, {}});
+  const uint64_t token = next_token_++;
+  pending_comp_.push_back(PendingComp{token, p.packet_id, std::nullopt});
+  host_.release_qos2(*this, p.packet_id, token);  // may answer from inside
+}
+
+void Connection::flush_pubcomps() {
+  while (state_ != State::kClosed && !pending_comp_.empty() && pending_comp_.front().result) {
+    const PendingComp p = std::move(pending_comp_.front());
+    pending_comp_.pop_front();
+    if (p.token == 0) {
+      send(mqtt::Pubcomp{p.packet_id, ReasonCode::kPacketIdentifierNotFound, {}});
+      continue;
+    }
+    if (!p.result->is_ok()) {
+      // The record stays: without PUBCOMP the client sends PUBREL again on
+      // its next connection (§4.4), which we force now.
+      const std::string why = "cannot record the PUBREL: " + p.result->message();
+      if (version_ == ProtocolVersion::kV5) {
+        mqtt::Disconnect d;
+        d.reason_code = ReasonCode::kUnspecifiedError;
+        d.properties.reason_string = problem_text(why);
+        send(d);
+      }
+      close(why);
+      return;
+    }
+    qos2_in_acked_.erase(p.packet_id);
+    qos2_in_.erase(p.packet_id);
+    qos2_restored_.erase(p.packet_id);
+    send(mqtt::Pubcomp{p.packet_id, ReasonCode::kSuccess, {}});
+  }
 }
 
 void Connection::handle_pubcomp(const mqtt::Pubcomp& p) {
@@ -596,6 +662,9 @@ void Connection::resume(SessionState&& state) {
     qos2_in_.insert(id);
     qos2_in_acked_.insert(id);
   }
+  for (uint16_t id : state.qos2_restored) {
+    if (qos2_in_acked_.count(id) > 0) qos2_restored_.insert(id);
+  }
   for (OutboundMessage& item : state.queue) queue_.push_back(std::move(item));
   drain_queue();
 }
@@ -658,11 +727,13 @@ void Connection::finish(bool publish_will) {
   }
   will_.reset();
   pending_.clear();  // unacknowledged inbound: the client sends them again
+  pending_comp_.clear();  // PUBRELs without PUBCOMP: sent again too (§4.4)
   SessionState state;
   // Send order is packet id order except across a wrap of the 16-bit id.
   for (auto& [id, item] : inflight_) state.inflight.push_back(std::move(item));
   state.queue = std::move(queue_);
   state.qos2_received = qos2_in_acked_;
+  state.qos2_restored = qos2_restored_;
   inflight_.clear();
   queue_.clear();
   host_.on_disconnect(*this, std::move(will), session_expiry_s_, std::move(state));
