@@ -105,6 +105,10 @@ constexpr const char* kMarkQos2Sql =
     "INSERT OR REPLACE INTO qos2_received (client_id, packet_id, received_at_ms) VALUES (?1, ?2, ?3)";
 constexpr const char* kReleaseQos2Sql = "DELETE FROM qos2_received WHERE client_id = ?1 AND packet_id = ?2";
 constexpr const char* kDropQos2Sql = "DELETE FROM qos2_received WHERE client_id = ?1";
+constexpr const char* kSetRetainedSql =
+    "INSERT OR REPLACE INTO retained (topic, payload, qos, props, client_id, username, protocol_version, "
+    "received_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+constexpr const char* kClearRetainedSql = "DELETE FROM retained WHERE topic = ?1";
 
 constexpr int64_t kSweepBatch = 5000;        // expired rows per sweep transaction
 constexpr size_t kMaxLiveMarks = 4096;       // commits remembered for live_first
@@ -117,10 +121,10 @@ uint64_t row_bytes(const NewRow& row, size_t props_bytes) {
 }
 
 struct Op {
-  enum class Kind : uint8_t { kAppend, kAck, kFlush, kDeadLetter, kSweep, kReleaseQos2, kDropQos2 };
+  enum class Kind : uint8_t { kAppend, kAck, kFlush, kDeadLetter, kSweep, kReleaseQos2, kDropQos2, kPutRetained };
   Kind kind = Kind::kAppend;
   std::vector<NewRow> rows;    // kAppend
-  AppendExtras extras;         // kAppend
+  AppendExtras extras;         // kAppend; kPutRetained (only .retained)
   Qos2Marker marker;           // kReleaseQos2 (client and id), kDropQos2 (client)
   uint64_t bytes = 0;          // kAppend: accounted bytes of rows
   std::string uplink;          // kAck, kDeadLetter
@@ -210,6 +214,8 @@ class Store::Impl {
   void release_qos2(std::string client_id, uint16_t packet_id, Completion done);
   void drop_qos2(std::string client_id, Completion done);
   Result<std::map<std::string, std::vector<uint16_t>, std::less<>>> qos2_received();
+  void put_retained(Message msg, Completion done);
+  Result<std::vector<Message>> retained_messages();
   void ack(std::string_view uplink, std::vector<int64_t> seqs, uint64_t batch_seq,
            Completion done);
   void dead_letter(std::string_view uplink, std::vector<int64_t> seqs, std::string reason,
@@ -279,7 +285,7 @@ class Store::Impl {
   // finalized first.
   Db wdb_;
   Stmt begin_, commit_, rollback_, insert_, delete_, dead_letter_, upsert_batch_, evict_scan_,
-      expired_, mark_qos2_, release_qos2_, drop_qos2_;
+      expired_, mark_qos2_, release_qos2_, drop_qos2_, set_retained_, clear_retained_;
   std::thread writer_;
   uint64_t commit_number_ = 0;
   std::chrono::milliseconds backoff_{0};
@@ -343,7 +349,7 @@ Status Store::Impl::open() {
 void Store::Impl::close_files() {
   for (Stmt* st : {&begin_, &commit_, &rollback_, &insert_, &delete_, &dead_letter_,
                    &upsert_batch_, &evict_scan_, &expired_, &mark_qos2_, &release_qos2_,
-                   &drop_qos2_, &scan_, &fetch_, &count_}) {
+                   &drop_qos2_, &set_retained_, &clear_retained_, &scan_, &fetch_, &count_}) {
     *st = Stmt();
   }
   wdb_.close();
@@ -411,7 +417,8 @@ Status Store::Impl::open_files() {
         {&insert_, kInsertSql}, {&delete_, kDeleteSql}, {&dead_letter_, kDeadLetterSql},
         {&upsert_batch_, kUpsertBatchSql}, {&evict_scan_, kEvictScanSql},
         {&expired_, kExpiredSql}, {&mark_qos2_, kMarkQos2Sql},
-        {&release_qos2_, kReleaseQos2Sql}, {&drop_qos2_, kDropQos2Sql}}) {
+        {&release_qos2_, kReleaseQos2Sql}, {&drop_qos2_, kDropQos2Sql},
+        {&set_retained_, kSetRetainedSql}, {&clear_retained_, kClearRetainedSql}}) {
     auto s = Stmt::prepare(wdb_, sql);
     if (!s.is_ok()) return s.status().with_context("store");
     *stmt = std::move(s.value());
@@ -610,6 +617,43 @@ Result<std::map<std::string, std::vector<uint16_t>, std::less<>>> Store::Impl::q
     out[std::string(st->column_text(0))].push_back(static_cast<uint16_t>(st->column_int(1)));
   }
   if (rc != SQLITE_DONE) return sqlite_status(rc, rdb_.get(), "store: read qos2_received");
+  return out;
+}
+
+void Store::Impl::put_retained(Message msg, Completion done) {
+  Op op;
+  op.kind = Op::Kind::kPutRetained;
+  op.extras.retained = std::move(msg);
+  op.done = std::move(done);
+  enqueue(std::move(op));
+}
+
+Result<std::vector<Message>> Store::Impl::retained_messages() {
+  std::lock_guard rl(read_mu_);
+  auto st = Stmt::prepare(rdb_,
+                          "SELECT topic, payload, qos, props, client_id, username, protocol_version, "
+                          "received_at_ms FROM retained ORDER BY topic");
+  if (!st.is_ok()) return st.status().with_context("store: retained");
+  std::vector<Message> out;
+  int rc;
+  while ((rc = st->step()) == SQLITE_ROW) {
+    Message m;
+    m.topic = st->column_text(0);
+    m.payload = st->column_blob(1);
+    m.qos = static_cast<uint8_t>(st->column_int(2));
+    m.retain = true;
+    if (!st->column_is_null(3)) {
+      auto props = MessageProperties::decode(st->column_blob(3));
+      if (!props.is_ok()) return props.status().with_context("store: retained message of '" + m.topic + "'");
+      m.properties = std::move(props.value());
+    }
+    m.client_id = st->column_text(4);
+    m.username = st->column_text(5);
+    m.protocol_version = static_cast<uint8_t>(st->column_int(6));
+    m.received_at_ms = st->column_int(7);
+    out.push_back(std::move(m));
+  }
+  if (rc != SQLITE_DONE) return sqlite_status(rc, rdb_.get(), "store: read retained");
   return out;
 }
 
@@ -912,6 +956,32 @@ Status Store::Impl::write_extras(const AppendExtras& extras, int64_t now_ms) {
     const int rc = mark_qos2_.step();
     if (rc != SQLITE_DONE) return fail(sqlite_status(rc, wdb_.get(), "insert into qos2_received"), rc);
   }
+  if (extras.retained) {
+    const Message& m = *extras.retained;
+    int rc;
+    if (m.payload.empty()) {
+      ResetOnExit reset(clear_retained_);
+      clear_retained_.bind_text(1, m.topic);
+      rc = clear_retained_.step();
+    } else {
+      const std::string props = m.properties.empty() ? std::string() : m.properties.encode();
+      ResetOnExit reset(set_retained_);
+      set_retained_.bind_text(1, m.topic);
+      set_retained_.bind_blob(2, m.payload);
+      set_retained_.bind_int(3, m.qos);
+      if (m.properties.empty()) {
+        set_retained_.bind_null(4);
+      } else {
+        set_retained_.bind_blob(4, props);
+      }
+      set_retained_.bind_text(5, m.client_id);
+      set_retained_.bind_text(6, m.username);
+      set_retained_.bind_int(7, m.protocol_version);
+      set_retained_.bind_int(8, m.received_at_ms);
+      rc = set_retained_.step();
+    }
+    if (rc != SQLITE_DONE) return fail(sqlite_status(rc, wdb_.get(), "write retained"), rc);
+  }
   return Status::ok();
 }
 
@@ -994,6 +1064,8 @@ Status Store::Impl::commit_group(std::vector<Op>& group, std::vector<std::string
       }
       rows_stored_.fetch_add(op.rows.size(), std::memory_order_relaxed);
       bytes_stored_.fetch_add(op.bytes, std::memory_order_relaxed);
+      if (Status s = write_extras(op.extras, now_ms); !s.is_ok()) return failed(s);
+    } else if (op.kind == Op::Kind::kPutRetained) {
       if (Status s = write_extras(op.extras, now_ms); !s.is_ok()) return failed(s);
     } else if (op.kind == Op::Kind::kReleaseQos2 || op.kind == Op::Kind::kDropQos2) {
       Stmt& st = op.kind == Op::Kind::kReleaseQos2 ? release_qos2_ : drop_qos2_;
@@ -1342,6 +1414,8 @@ void Store::drop_qos2(std::string client_id, Completion done) {
 Result<std::map<std::string, std::vector<uint16_t>, std::less<>>> Store::qos2_received() {
   return impl_->qos2_received();
 }
+void Store::put_retained(Message msg, Completion done) { impl_->put_retained(std::move(msg), std::move(done)); }
+Result<std::vector<Message>> Store::retained_messages() { return impl_->retained_messages(); }
 Result<std::vector<StoredRow>> Store::lease(std::string_view uplink, size_t max_rows,
                                             size_t max_bytes) {
   return impl_->lease(uplink, max_rows, max_bytes);

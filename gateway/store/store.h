@@ -155,6 +155,9 @@ struct Qos2Marker {
 struct AppendExtras {
   // Record (client id, packet id) as received (replacing an older record).
   std::optional<Qos2Marker> qos2_received;
+  // The retained message of retained->topic: replaced by it, or deleted when
+  // its payload is empty (MQTT 5.0 §3.3.1.3).
+  std::optional<Message> retained;
 };
 
 class Store {
@@ -193,6 +196,15 @@ class Store {
   // Every QoS 2 record on disk, by client id, packet ids ascending. Reads
   // the committed state (read connection); for startup. Blocks.
   Result<std::map<std::string, std::vector<uint16_t>, std::less<>>> qos2_received();
+
+  // Sets (or, with an empty payload, deletes) the retained message of
+  // msg.topic without a message to store, e.g. one the broker published
+  // itself. Runs on the writer like ack(); `done` after the commit.
+  void put_retained(Message msg, Completion done = {});
+  // Every retained message on disk, by topic. Reads the committed state
+  // (read connection); for startup. Blocks. Errors: SQLite's, kDataLoss
+  // for undecodable properties.
+  Result<std::vector<Message>> retained_messages();
 
   // Leases the next rows of `uplink` not already leased, at most `max_rows`
   // rows and `max_bytes` of payload (always at least one row when any is

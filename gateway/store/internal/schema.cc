@@ -74,9 +74,24 @@ CREATE TABLE qos2_received (
 ) WITHOUT ROWID;
 )sql";
 
+// Version 3 -> 4 (issue 3): the broker's retained messages (MQTT 5.0
+// §3.3.1.3), one per topic, so they survive a restart.
+constexpr const char* kV4 = R"sql(
+CREATE TABLE retained (
+  topic            TEXT    PRIMARY KEY,
+  payload          BLOB    NOT NULL,
+  qos              INTEGER NOT NULL,
+  props            BLOB,
+  client_id        TEXT    NOT NULL,
+  username         TEXT    NOT NULL,
+  protocol_version INTEGER NOT NULL,
+  received_at_ms   INTEGER NOT NULL
+);
+)sql";
+
 // migrations[i] takes a database from version i to i + 1. Append, never edit:
 // files on disk have run the older steps already.
-constexpr const char* kMigrations[] = {kV1, kV2, kV3};
+constexpr const char* kMigrations[] = {kV1, kV2, kV3, kV4};
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
 }  // namespace

@@ -125,7 +125,7 @@ TEST_F(StoreTest, OpenCreatesFolderWalAndSchemaVersion) {
   ASSERT_TRUE(store);
   EXPECT_TRUE(store->health().is_ok());
   RawDb raw(options().path);
-  EXPECT_EQ(raw.int_query("PRAGMA user_version"), 3);
+  EXPECT_EQ(raw.int_query("PRAGMA user_version"), 4);
   EXPECT_EQ(raw.text_query("PRAGMA journal_mode"), "wal");
   EXPECT_EQ(raw.int_query("SELECT count(*) FROM sqlite_master WHERE name = 'messages_by_uplink'"),
             1);
@@ -688,13 +688,74 @@ TEST_F(StoreTest, Version2FileIsMigratedKeepingItsRows) {
   }
   {
     RawDb raw(options().path);
-    raw.exec("DROP TABLE qos2_received; PRAGMA user_version = 2");
+    raw.exec("DROP TABLE qos2_received; DROP TABLE retained; PRAGMA user_version = 2");
   }
   auto store = open();
   ASSERT_TRUE(store);
   EXPECT_EQ(*store->count("c"), 1);
   RawDb raw(options().path);
   EXPECT_EQ(raw.int_query("SELECT count(*) FROM qos2_received"), 0);
+  EXPECT_EQ(raw.int_query("SELECT count(*) FROM retained"), 0);
+}
+
+// Retained messages: set with a message's rows (same transaction) or alone,
+// replaced per topic, cleared by an empty payload, read back after a reopen
+// with every field.
+TEST_F(StoreTest, RetainedMessagesAreSetReplacedClearedAndSurviveReopen) {
+  Message a;
+  a.topic = "plant/1/state";
+  a.payload = "on";
+  a.qos = 1;
+  a.retain = true;
+  a.properties.user = {{"k", "v"}};
+  a.properties.content_type = "text/plain";
+  a.client_id = "dev-1";
+  a.username = "line-1";
+  a.protocol_version = 5;
+  a.received_at_ms = 1'700'000'000'123;
+  {
+    auto store = open();
+    ASSERT_TRUE(store);
+    AppendExtras with_rows;
+    with_rows.retained = a;
+    std::promise<Status> p;
+    ASSERT_TRUE(store->append(one(make_row("c", 0, "on")), [&p](const Status& st) { p.set_value(st); }, with_rows)
+                    .is_ok());
+    ASSERT_TRUE(p.get_future().get().is_ok());
+    Message b = a;
+    b.topic = "plant/2/state";
+    b.payload = "off";
+    b.properties = {};
+    store->put_retained(b);
+    Message gone = b;
+    gone.topic = "plant/3/state";
+    store->put_retained(gone);
+    gone.payload.clear();  // and cleared again
+    store->put_retained(gone);
+    Message replaced = b;
+    replaced.payload = "half";
+    AppendExtras only;
+    only.retained = replaced;
+    ASSERT_TRUE(store->append({}, [](const Status&) {}, only).is_ok());
+    store->flush();
+  }
+  auto store = open();
+  ASSERT_TRUE(store);
+  auto retained = store->retained_messages();
+  ASSERT_TRUE(retained.is_ok()) << retained.status().to_string();
+  ASSERT_EQ(retained->size(), 2u);
+  EXPECT_EQ((*retained)[0], a);
+  EXPECT_EQ((*retained)[1].topic, "plant/2/state");
+  EXPECT_EQ((*retained)[1].payload, "half");
+  EXPECT_TRUE((*retained)[1].properties.empty());
+  Message clear;
+  clear.topic = "plant/1/state";
+  store->put_retained(clear);
+  store->flush();
+  retained = store->retained_messages();
+  ASSERT_TRUE(retained.is_ok());
+  ASSERT_EQ(retained->size(), 1u);
+  EXPECT_EQ((*retained)[0].topic, "plant/2/state");
 }
 
 }  // namespace
