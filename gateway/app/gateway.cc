@@ -51,6 +51,9 @@ Result<std::unique_ptr<Gateway>> Gateway::create(const config::Config& cfg,
   auto qos2 = gw->store_->qos2_received();
   if (!qos2.is_ok()) return qos2.status().with_context("store " + cfg.store.path.string());
   restored.qos2_received = std::move(qos2).value();
+  auto retained = gw->store_->retained_messages();
+  if (!retained.is_ok()) return retained.status().with_context("store " + cfg.store.path.string());
+  restored.retained = std::move(retained).value();
   gw->broker_->restore(std::move(restored));
   return gw;
 }
@@ -82,6 +85,8 @@ void Gateway::release_qos2(const std::string& client_id, uint16_t packet_id, Don
 
 void Gateway::drop_qos2(const std::string& client_id) { store_->drop_qos2(client_id); }
 
+void Gateway::on_retained(const Message& msg) { store_->put_retained(msg); }
+
 void Gateway::on_publish_with_state(const Message& msg, const broker::PublishState& state, Done done) {
   // One table for the whole message, even if a reload swaps it meanwhile.
   const std::shared_ptr<const rules::RouteTable> table = routes_.load();
@@ -110,14 +115,15 @@ void Gateway::on_publish_with_state(const Message& msg, const broker::PublishSta
   }
   store::AppendExtras extras;
   if (state.qos2_packet_id) extras.qos2_received = store::Qos2Marker{msg.client_id, *state.qos2_packet_id};
+  if (state.retained) extras.retained = msg;  // durable before the PUBACK, with the message
   if (rows.empty()) {
     if (decision.dropped) ingest_.dropped.add(decision.used_default ? "no_route" : "route_drop");
-    if (!extras.qos2_received) {
+    if (!extras.qos2_received && !extras.retained) {
       // Dropped or unrouted: nothing to keep, so nothing to wait for.
       done(Status::ok());
       return;
     }
-    // QoS 2: the record alone is kept, so a retransmission is known.
+    // The QoS 2 record (so a retransmission is known) or the retained message alone.
   }
   for (const auto& d : decision.deliveries) ingest_.routed.add(d.route);
   // The store calls done after the commit; on refusal it does not, so we do.

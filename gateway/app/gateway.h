@@ -2,7 +2,7 @@
 // store, the uplink engines and the broker, and is the broker's IngressSink:
 // each published message is routed by the current RouteTable and appended to
 // the store; the device's ack waits for the commit. The broker's durable state
-// (inbound QoS 2 records) goes into the same store, in the same transaction
+// (inbound QoS 2 records, retained messages) goes into the same store, in the same transaction
 // as the message it belongs to, and is handed back to the broker at startup.
 //
 // Threads: create/start/stop/swap_routes are called from the main thread.
@@ -53,6 +53,7 @@ class Gateway final : public broker::IngressSink {
   void on_publish_with_state(const Message& msg, const broker::PublishState& state, Done done) override;
   void release_qos2(const std::string& client_id, uint16_t packet_id, Done done) override;
   void drop_qos2(const std::string& client_id) override;
+  void on_retained(const Message& msg) override;
 
   // Observability (ops.h reads these from the telemetry and watchdog threads;
   // all thread-safe). Counted where routing happens, on the io thread.

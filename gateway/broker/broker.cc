@@ -110,6 +110,23 @@ class Broker::Impl final : public ConnectionHost {
     if (!restored_qos2_.empty()) {
       spdlog::info("broker: QoS 2 flows awaiting PUBREL restored for {} client(s)", restored_qos2_.size());
     }
+    size_t ignored = 0;
+    for (Message& m : state.retained) {
+      if (m.payload.empty()) continue;
+      if (retained_.size() >= options_.max_retained_messages && retained_.count(m.topic) == 0) {
+        ++ignored;
+        continue;
+      }
+      m.retain = true;
+      std::string topic = m.topic;
+      retained_[std::move(topic)] = std::move(m);
+    }
+    totals_.retained_messages = retained_.size();
+    if (!retained_.empty()) spdlog::info("broker: {} retained message(s) restored", retained_.size());
+    if (ignored > 0) {
+      spdlog::warn("broker: {} stored retained message(s) not loaded: over max_retained_messages ({})", ignored,
+                   options_.max_retained_messages);
+    }
   }
 
   uint16_t bound_port(std::string_view name) const {
@@ -120,7 +137,10 @@ class Broker::Impl final : public ConnectionHost {
   }
 
   void publish_local(Message msg) {
-    gate_->post([this, msg = std::move(msg)]() { route(msg, nullptr); });
+    gate_->post([this, msg = std::move(msg)]() {
+      route(msg, nullptr);
+      if (retained_taken(msg)) sink_.on_retained(msg);
+    });
   }
 
   void stop() {
@@ -202,6 +222,11 @@ class Broker::Impl final : public ConnectionHost {
   void end_session(const std::string& client_id, bool had_qos2);
   void arm_sweep();
   void log_auth_failure(const Connection& conn, const std::string& why);
+  // After route(msg): msg changed the retained messages (a set that was not
+  // refused for max_retained_messages, or a clear), so the sink keeps it.
+  bool retained_taken(const Message& msg) const {
+    return msg.retain && (msg.payload.empty() || retained_.count(msg.topic) > 0);
+  }
   bool may_receive(const Session& s, const std::string& topic) const {
     return !acl_ || acl_->may_receive(s.identity, topic);
   }
@@ -420,19 +445,23 @@ void Broker::Impl::publish_will(Message msg) {
   route(msg, nullptr);
   // The will goes to the rules like any message the device published; nobody
   // is left to acknowledge it, so its completion only counts.
-  sink_.on_publish(msg, [gate = gate_](const Status& st) {
+  PublishState state;
+  state.retained = retained_taken(msg);
+  sink_.on_publish_with_state(msg, state, [gate = gate_](const Status& st) {
     if (!st.is_ok()) ++gate->qos0_refused;
   });
 }
 
 void Broker::Impl::ingest(Connection& conn, Message msg, uint64_t token, std::optional<uint16_t> qos2_packet_id) {
+  // route() ran just before: it decided whether a retained PUBLISH was taken.
+  PublishState state;
+  state.retained = retained_taken(msg);
   if (token == 0) {
-    sink_.on_publish(msg, [gate = gate_](const Status& st) {
+    sink_.on_publish_with_state(msg, state, [gate = gate_](const Status& st) {
       if (!st.is_ok()) ++gate->qos0_refused;
     });
     return;
   }
-  PublishState state;
   std::optional<Qos2Origin> origin;
   if (qos2_packet_id) {
     state.qos2_packet_id = qos2_packet_id;

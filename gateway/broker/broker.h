@@ -99,6 +99,9 @@ struct RestoredState {
   // Inbound QoS 2 packet ids answered with PUBREC and awaiting PUBREL, by
   // client id (IngressSink::on_publish_with_state recorded them).
   std::map<std::string, std::vector<uint16_t>, std::less<>> qos2_received;
+  // Retained messages (IngressSink's PublishState::retained / on_retained
+  // wrote them). Beyond max_retained_messages the rest is ignored (logged).
+  std::vector<Message> retained;
 };
 
 class Broker {
@@ -130,7 +133,8 @@ class Broker {
   // Delivers `msg` to local subscribers (republish, cloud-to-device
   // downlink), as if published with msg.qos and msg.retain (retain stores or,
   // with an empty payload, clears the retained message). Does not go to the
-  // sink. Thread-safe, never blocks; dropped when not running.
+  // sink, except a retained set/clear (IngressSink::on_retained). Thread-safe,
+  // never blocks; dropped when not running.
   void publish_local(Message msg);
 
   // Stops accepting, sends v5 clients DISCONNECT 0x8B, closes every

@@ -1,11 +1,11 @@
 // IngressSink: where the broker hands every application message a client
 // publishes, and the broker state that must be durable with it (inbound QoS 2
-// packet ids, issue 3). The app implements it (rules + store); the broker
+// packet ids and retained messages, issue 3). The app implements it (rules + store); the broker
 // never sees either. Called on the broker's io thread; must not block.
 //
 // The state methods have defaults that keep nothing, so a sink that does not
 // persist (tests, tools) only implements on_publish(); the broker then keeps
-// its QoS 2 state in memory only.
+// its QoS 2 state and retained messages in memory only.
 #pragma once
 
 #include <cstdint>
@@ -24,6 +24,9 @@ struct PublishState {
   // QoS 2 (MQTT 5.0 §4.3.3): record (msg.client_id, packet id) as received,
   // until release_qos2(). The broker answers PUBREC only after done(OK).
   std::optional<uint16_t> qos2_packet_id;
+  // msg is a retained PUBLISH the broker took (§3.3.1.3): keep it as the
+  // topic's retained message, or delete that when msg.payload is empty.
+  bool retained = false;
 };
 
 class IngressSink {
@@ -57,6 +60,11 @@ class IngressSink {
   // The session of `client_id` ended (Clean Start, expiry): forget all its
   // QoS 2 records. Fire and forget; it is ordered after every earlier call.
   virtual void drop_qos2(const std::string& client_id) { (void)client_id; }
+
+  // A retained set (or, with an empty payload, clear) that comes with no
+  // message for on_publish (Broker::publish_local). Fire and forget, ordered
+  // with every other call.
+  virtual void on_retained(const Message& msg) { (void)msg; }
 };
 
 }  // namespace gw::broker
