@@ -284,6 +284,7 @@ void Broker::Impl::accept(std::unique_ptr<Transport> transport, const std::strin
   co.max_queued_messages = options_.max_queued_messages;
   co.receive_maximum = options_.receive_maximum;
   co.topic_alias_maximum = options_.topic_alias_maximum;
+  co.max_outbound_topic_aliases = options_.max_outbound_topic_aliases;
   co.max_topic_levels = options_.max_topic_levels;
   co.max_topic_length = options_.max_topic_length;
   if (lo != options_.listeners.end() && lo->tls) co.cert_cn_as_username = lo->tls->cert_cn_as_username;

@@ -65,6 +65,7 @@ struct BrokerOptions {
   size_t max_queued_messages = 1000;          // per connection, outbound beyond the window
   uint16_t receive_maximum = 64;              // per connection, inbound QoS 1/2 awaiting the sink
   uint16_t topic_alias_maximum = 32;          // per connection, inbound topic aliases (v5)
+  uint16_t max_outbound_topic_aliases = 64;   // per connection, aliases we assign (v5), at most the client's maximum
   size_t max_retained_messages = 10000;       // new topics beyond it are not retained
   size_t max_topic_levels = 16;               // PUBLISH topics and SUBSCRIBE filters (0x90 / 0x8F)
   size_t max_topic_length = 1024;             // bytes (0x90 / 0x8F)

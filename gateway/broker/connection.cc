@@ -272,6 +272,8 @@ void Connection::handle_connect(mqtt::Connect&& c) {
     client_max_packet_size_ = c.properties.maximum_packet_size.value_or(0);
     problem_information_ = c.properties.request_problem_information.value_or(1) != 0;
     session_expiry_s_ = c.properties.session_expiry_interval_s.value_or(0);
+    client_topic_alias_maximum_ =
+        std::min(c.properties.topic_alias_maximum.value_or(0), options_.max_outbound_topic_aliases);
   } else {
     // 3.1.1: Clean Session 0 keeps the session with no expiry.
     session_expiry_s_ = c.clean_start ? 0 : UINT32_MAX;
@@ -618,17 +620,34 @@ void Connection::send_publish(OutboundMessage item) {
   p.dup = false;
   if (version_ == ProtocolVersion::kV5) p.properties.subscription_identifiers = item.subscription_ids;
   if (item.qos > 0) p.packet_id = next_packet_id();
-  if (client_max_packet_size_ > 0 && mqtt::encoded_size(p, version_) > client_max_packet_size_) {
-    // §3.1.2.11.4: too large for the client → discard as if sent.
-    ++counters_.dropped_outbound;
-    return;
-  }
-  ++counters_.messages_out;
-  send(p);
+  if (!write_publish(p)) return;
   if (item.qos > 0) {
     item.packet_id = p.packet_id;
     inflight_.emplace(p.packet_id, std::move(item));
   }
+}
+
+bool Connection::write_publish(mqtt::Publish& p) {
+  uint16_t assigned = 0;  // a new alias, recorded once the PUBLISH is really sent
+  if (client_topic_alias_maximum_ > 0) {
+    if (auto it = out_aliases_.find(p.topic); it != out_aliases_.end()) {
+      // §3.3.2.3.4: the alias stands for the topic; the topic is then empty.
+      p.properties.topic_alias = it->second;
+      p.topic.clear();
+    } else if (out_aliases_.size() < client_topic_alias_maximum_) {
+      assigned = static_cast<uint16_t>(out_aliases_.size() + 1);
+      p.properties.topic_alias = assigned;  // with the topic: the client learns the mapping
+    }
+  }
+  if (client_max_packet_size_ > 0 && mqtt::encoded_size(p, version_) > client_max_packet_size_) {
+    // §3.1.2.11.4: too large for the client → discard as if sent.
+    ++counters_.dropped_outbound;
+    return false;
+  }
+  if (assigned != 0) out_aliases_.emplace(p.topic, assigned);
+  ++counters_.messages_out;
+  send(p);
+  return true;
 }
 
 void Connection::drain_queue() {
@@ -652,8 +671,8 @@ void Connection::resume(SessionState&& state) {
       p.dup = true;
       p.packet_id = item.packet_id;
       if (version_ == ProtocolVersion::kV5) p.properties.subscription_identifiers = item.subscription_ids;
-      ++counters_.messages_out;
-      send(p);
+      // Over this connection's Maximum Packet Size: dropped like any other.
+      if (!write_publish(p)) continue;
     }
     const uint16_t id = item.packet_id;
     inflight_.emplace(id, std::move(item));

@@ -38,6 +38,14 @@
 //    and waits in the inflight window (min(max_inflight, client Receive
 //    Maximum)), then in a bounded queue; PUBACK / PUBREC-PUBREL-PUBCOMP free
 //    the slot.
+//  - Outbound topic aliases (v5, §3.3.2.3.4): when the client's CONNECT has a
+//    Topic Alias Maximum, each topic sent gets the next free alias, up to
+//    min(that maximum, max_outbound_topic_aliases); its first PUBLISH carries
+//    topic and alias, later ones the alias and an empty topic. Aliases are
+//    never reassigned (the first topics keep them: typical subscribers get a
+//    small, stable set of topics) and live as long as the connection, so a
+//    reconnect starts afresh. A PUBLISH dropped as too large for the client
+//    assigns nothing.
 //  - Keep alive (§3.1.2.10): no packet for 1.5 × keep alive closes (v5:
 //    DISCONNECT 0x8D). A keep alive above max_keepalive (or 0) is replaced by
 //    max_keepalive: v5 is told via Server Keep Alive, 3.1.1 is held to it.
@@ -93,6 +101,7 @@ struct ConnectionOptions {
   size_t max_queued_messages = 1000;           // outbound waiting for an inflight slot
   uint16_t receive_maximum = 64;               // inbound QoS 1/2 awaiting the sink (v5 CONNACK)
   uint16_t topic_alias_maximum = 32;           // inbound topic aliases (v5 CONNACK)
+  uint16_t max_outbound_topic_aliases = 64;    // our cap (memory) below the client's maximum; 0: none
   size_t max_topic_levels = 0;                 // PUBLISH topics and filters; 0: no limit
   size_t max_topic_length = 0;                 // bytes; 0: no limit (the codec's 65535)
   bool cert_cn_as_username = false;            // username := set_cert_cn() (TLS listener)
@@ -296,6 +305,10 @@ class Connection {
   void flush_acks();
   void flush_pubcomps();
   void send_publish(OutboundMessage item);
+  // Writes an outbound PUBLISH with its topic alias (v5), unless it is larger
+  // than the client's Maximum Packet Size: then false (dropped, counted, no
+  // alias assigned).
+  bool write_publish(mqtt::Publish& p);
   void resume(SessionState&& state);
   void drain_queue();
   uint16_t next_packet_id();
@@ -333,6 +346,7 @@ class Connection {
   // Client's limits from CONNECT (v5).
   uint16_t client_receive_maximum_ = 65535;
   uint32_t client_max_packet_size_ = 0;  // 0: no limit
+  uint16_t client_topic_alias_maximum_ = 0;  // aliases we may use towards the client
   bool problem_information_ = true;
   uint32_t session_expiry_s_ = 0;
   std::optional<WillMessage> will_;
@@ -356,6 +370,7 @@ class Connection {
   uint16_t last_packet_id_ = 0;
   std::map<uint16_t, OutboundMessage> inflight_;
   std::deque<OutboundMessage> queue_;
+  std::unordered_map<std::string, uint16_t> out_aliases_;  // topic → our alias (v5)
 
   ConnectionCounters counters_;
 };

@@ -725,6 +725,125 @@ TEST_F(ConnectionTest, OutboundRespectsClientReceiveMaximumAndPacketSize) {
   EXPECT_EQ(conn_->counters().dropped_outbound, 1u);
 }
 
+// ---- Outbound topic aliases (issue 3, MQTT 5.0 §3.3.2.3.4) ----------------
+
+// Sends `topics` in order at QoS 0 and returns what went out as (topic, alias).
+std::vector<std::pair<std::string, std::optional<uint16_t>>> sent_aliases(Connection& conn,
+                                                                            const std::vector<std::string>& topics,
+                                                                            ProtocolVersion v) {
+  for (const std::string& t : topics) {
+    Message m;
+    m.topic = t;
+    m.payload = "p";
+    conn.deliver(m, 0, false, {});
+  }
+  std::vector<std::pair<std::string, std::optional<uint16_t>>> out;
+  for (const auto& p : decode_all(conn.take_output(), v)) {
+    const auto& pub = std::get<mqtt::Publish>(p);
+    out.emplace_back(pub.topic, pub.properties.topic_alias);
+  }
+  return out;
+}
+
+TEST_F(ConnectionTest, OutboundTopicAliasesRespectTheClientsMaximum) {
+  mqtt::Connect c;
+  c.properties.topic_alias_maximum = 2;
+  connect(ProtocolVersion::kV5, c);
+  using A = std::optional<uint16_t>;
+  const auto out = sent_aliases(*conn_, {"plant/a", "plant/a", "plant/b", "plant/c", "plant/a", "plant/c", "plant/b"},
+                                ProtocolVersion::kV5);
+  const std::vector<std::pair<std::string, A>> want = {
+      {"plant/a", A(1)},  // first time: topic and the alias it gets
+      {"", A(1)},         // then the alias alone
+      {"plant/b", A(2)},
+      {"plant/c", A()},  // the client's maximum (2) is reached: no alias, never a third one
+      {"", A(1)},
+      {"plant/c", A()},
+      {"", A(2)},
+  };
+  EXPECT_EQ(out, want);
+}
+
+TEST_F(ConnectionTest, NoOutboundTopicAliasesWithoutAClientMaximumOrOnV311) {
+  connect(ProtocolVersion::kV5);  // no Topic Alias Maximum: 0 (§3.1.2.11.5)
+  for (const auto& [topic, alias] : sent_aliases(*conn_, {"t", "t"}, ProtocolVersion::kV5)) {
+    EXPECT_EQ(topic, "t");
+    EXPECT_FALSE(alias);
+  }
+  conn_.reset();
+  connect(ProtocolVersion::kV311);
+  EXPECT_EQ(sent_aliases(*conn_, {"t", "t"}, ProtocolVersion::kV311).size(), 2u);
+}
+
+TEST_F(ConnectionTest, OutboundTopicAliasesAreCappedByOurOptionAndResetOnReconnect) {
+  ConnectionOptions o;
+  o.max_outbound_topic_aliases = 1;
+  make(o);
+  mqtt::Connect c;
+  c.properties.topic_alias_maximum = 10;
+  connect(ProtocolVersion::kV5, c);
+  using A = std::optional<uint16_t>;
+  EXPECT_EQ(sent_aliases(*conn_, {"x", "y", "x", "y"}, ProtocolVersion::kV5),
+            (std::vector<std::pair<std::string, A>>{{"x", A(1)}, {"y", A()}, {"", A(1)}, {"y", A()}}));
+  // A new connection knows no alias: the topic goes out again first.
+  conn_.reset();
+  make(o);
+  connect(ProtocolVersion::kV5, c);
+  EXPECT_EQ(sent_aliases(*conn_, {"x", "x"}, ProtocolVersion::kV5),
+            (std::vector<std::pair<std::string, A>>{{"x", A(1)}, {"", A(1)}}));
+}
+
+// A PUBLISH dropped as too large for the client must not leave an alias the
+// client never learned.
+TEST_F(ConnectionTest, DroppedOversizedPublishAssignsNoAlias) {
+  mqtt::Connect c;
+  c.properties.topic_alias_maximum = 5;
+  c.properties.maximum_packet_size = 64;
+  connect(ProtocolVersion::kV5, c);
+  Message big;
+  big.topic = "t/big";
+  big.payload = std::string(100, 'x');
+  conn_->deliver(big, 0, false, {});
+  EXPECT_TRUE(conn_->take_output().empty());
+  EXPECT_EQ(conn_->counters().dropped_outbound, 1u);
+  using A = std::optional<uint16_t>;
+  EXPECT_EQ(sent_aliases(*conn_, {"t/big", "t/big"}, ProtocolVersion::kV5),
+            (std::vector<std::pair<std::string, A>>{{"t/big", A(1)}, {"", A(1)}}));
+}
+
+// QoS 1 in flight across a reconnect: the resent PUBLISH carries its topic on
+// the new connection (aliases do not survive it).
+TEST_F(ConnectionTest, ResentPublishOnANewConnectionCarriesItsTopic) {
+  mqtt::Connect c;
+  c.properties.topic_alias_maximum = 5;
+  c.properties.session_expiry_interval_s = 60;
+  connect(ProtocolVersion::kV5, c);
+  Message m;
+  m.topic = "t/q1";
+  m.payload = "p";
+  conn_->deliver(m, 1, false, {});
+  conn_->deliver(m, 1, false, {});
+  auto out = take(ProtocolVersion::kV5);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(std::get<mqtt::Publish>(out[1]).topic, "");
+  conn_->on_transport_closed();
+  host_.decision.session_present = true;
+  host_.decision.resume = std::move(host_.state);
+  conn_.reset();
+  make();
+  c.clean_start = false;
+  c.version = ProtocolVersion::kV5;
+  c.client_id = "dev-1";
+  conn_->on_bytes(bytes(c, ProtocolVersion::kV5));
+  out = take(ProtocolVersion::kV5);
+  ASSERT_EQ(out.size(), 3u);
+  const auto& first = std::get<mqtt::Publish>(out[1]);
+  EXPECT_TRUE(first.dup);
+  EXPECT_EQ(first.topic, "t/q1");
+  EXPECT_EQ(first.properties.topic_alias, std::optional<uint16_t>(1));
+  EXPECT_EQ(std::get<mqtt::Publish>(out[2]).topic, "");
+}
+
 TEST_F(ConnectionTest, OutboundQos2Flow) {
   connect(ProtocolVersion::kV5);
   Message m;
