@@ -252,7 +252,7 @@ int cmd_run(const std::vector<std::string>& args) {
     if (sigwait(&signals, &sig) != 0) continue;
     if (sig == SIGHUP) {
       notify("RELOADING=1");
-      spdlog::info("SIGHUP: reloading routes from {}", config_path);
+      spdlog::info("SIGHUP: reloading routes from {} and the password file", config_path);
       std::ostringstream problems;
       auto result = config::load_file(config_path);
       std::shared_ptr<const rules::RouteTable> table;
@@ -266,6 +266,14 @@ int cmd_run(const std::vector<std::string>& args) {
         spdlog::info("routes reloaded ({} route(s))", result.config->routes.size());
       } else {
         spdlog::error("reload failed; keeping the routes in use");
+      }
+      // Independent of the routes: a user added with `edge-gateway passwd`
+      // becomes valid without a restart.
+      if (Status st = (*gateway)->reload_password_file(); !st.is_ok()) {
+        spdlog::error("password file reload failed; keeping the users in use: {}", st.message());
+      } else if (result.config && result.config->auth.password_file != cfg.auth.password_file) {
+        spdlog::warn("auth.password_file changed to {}; restart the gateway to use it",
+                     result.config->auth.password_file.string());
       }
       notify("READY=1");
       continue;

@@ -48,6 +48,10 @@ class Gateway final : public broker::IngressSink {
 
   uint16_t bound_port(std::string_view listener) const { return broker_->bound_port(listener); }
 
+  // SIGHUP: the broker reads auth.password_file again (the path from the
+  // config the gateway started with). Errors keep the users in use.
+  Status reload_password_file() { return broker_->reload_password_file(); }
+
   // broker::IngressSink:
   void on_publish(const Message& msg, Done done) override;
   void on_publish_with_state(const Message& msg, const broker::PublishState& state, Done done) override;

@@ -32,10 +32,13 @@ struct Gate {
   asio::io_context* io = nullptr;  // null once closed
   std::atomic<uint64_t> qos0_refused{0};
 
+  // True when posted; false once closed (or before start).
   template <typename F>
-  void post(F&& f) {
+  bool post(F&& f) {
     std::lock_guard<std::mutex> lock(mu);
-    if (io != nullptr) asio::post(*io, std::forward<F>(f));
+    if (io == nullptr) return false;
+    asio::post(*io, std::forward<F>(f));
+    return true;
   }
 };
 
@@ -134,6 +137,21 @@ class Broker::Impl final : public ConnectionHost {
       if (l->name() == name) return l->port();
     }
     return 0;
+  }
+
+  Status reload_password_file() {
+    if (options_.auth.password_file.empty()) return Status::ok();
+    auto file = PasswordFile::load(options_.auth.password_file);
+    if (!file.is_ok()) return Status(file.status().code(), "auth: password_file: " + file.status().message());
+    const size_t users = file.value().size();
+    auto shared = std::make_shared<PasswordFile>(std::move(file).value());
+    // The authenticator belongs to the io thread; when it is not running
+    // (before start, after stop) nothing else touches it.
+    if (!gate_->post([this, shared] { auth_.replace_passwords(std::move(*shared)); })) {
+      auth_.replace_passwords(std::move(*shared));
+    }
+    spdlog::info("broker: password file {} reloaded ({} user(s))", options_.auth.password_file, users);
+    return Status::ok();
   }
 
   void publish_local(Message msg) {
@@ -648,6 +666,7 @@ Broker::~Broker() { stop(); }
 void Broker::restore(RestoredState state) { impl_->restore(std::move(state)); }
 Status Broker::start() { return impl_->start(); }
 uint16_t Broker::bound_port(std::string_view listener) const { return impl_->bound_port(listener); }
+Status Broker::reload_password_file() { return impl_->reload_password_file(); }
 void Broker::publish_local(Message msg) { impl_->publish_local(std::move(msg)); }
 void Broker::stop() { impl_->stop(); }
 BrokerStats Broker::stats() const { return impl_->stats(); }

@@ -138,6 +138,14 @@ class Broker {
   // never blocks; dropped when not running.
   void publish_local(Message msg);
 
+  // Reads the configured password file again (main thread: file I/O) and,
+  // when it parses, makes it the one new logins are checked against (posted
+  // to the io thread; cached logins are forgotten). Connected clients stay.
+  // Errors (the users in use are kept): kNotFound, kInvalidArgument
+  // "FILE:LINE: why", prefixed "auth: password_file: ". OK and nothing read
+  // when no password_file is configured.
+  Status reload_password_file();
+
   // Stops accepting, sends v5 clients DISCONNECT 0x8B, closes every
   // connection and joins the io thread. Pending sink completions are dropped
   // (their messages were not acknowledged). Idempotent; blocks.
