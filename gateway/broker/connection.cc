@@ -492,7 +492,7 @@ void Connection::handle_pubrel(const mqtt::Pubrel& p) {
 void Connection::flush_pubcomps() {
   while (state_ != State::kClosed && !pending_comp_.empty() && pending_comp_.front().result) {
     const PendingComp p = std::move(pending_comp_.front());
-    pending_comp_.pop_front();
+    pending_comp_.erase(pending_comp_.begin());
     if (p.token == 0) {
       send(mqtt::Pubcomp{p.packet_id, ReasonCode::kPacketIdentifierNotFound, {}});
       continue;

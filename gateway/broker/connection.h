@@ -358,12 +358,14 @@ class Connection {
   std::set<uint16_t> qos2_in_acked_;   // subset: PUBREC sent (resend it on a DUP)
   std::set<uint16_t> qos2_restored_;   // subset of acked: from disk, matched only with DUP
   // PUBRELs awaiting the host's release_qos2(), answered with PUBCOMP in order.
+  // A vector, not a deque: empty it allocates nothing (idle connections are
+  // many), and it stays short (wants_read() bounds it by receive_maximum).
   struct PendingComp {
     uint64_t token = 0;  // 0: unknown id, answered 0x92 without the host
     uint16_t packet_id = 0;
     std::optional<Status> result;
   };
-  std::deque<PendingComp> pending_comp_;
+  std::vector<PendingComp> pending_comp_;
   std::unordered_map<uint16_t, std::string> topic_aliases_;
 
   // Outbound.
