@@ -279,7 +279,7 @@ int cmd_run(const std::vector<std::string>& args) {
     if (sigwait(&signals, &sig) != 0) continue;
     if (sig == SIGHUP) {
       notify("RELOADING=1");
-      logger().info("SIGHUP: reloading routes from {}", config_path);
+      logger().info("SIGHUP: reloading routes from {} and the password file", config_path);
       std::ostringstream problems;
       auto result = config::load_file(config_path);
       std::shared_ptr<const rules::RouteTable> table;
@@ -293,6 +293,14 @@ int cmd_run(const std::vector<std::string>& args) {
         logger().info("routes reloaded ({} route(s))", result.config->routes.size());
       } else {
         logger().error("reload failed; keeping the routes in use");
+      }
+      // Independent of the routes: a user added with `edge-gateway passwd`
+      // becomes valid without a restart.
+      if (Status st = (*gateway)->reload_password_file(); !st.is_ok()) {
+        logger().error("password file reload failed; keeping the users in use: {}", st.message());
+      } else if (result.config && result.config->auth.password_file != cfg.auth.password_file) {
+        logger().warn("auth.password_file changed to {}; restart the gateway to use it",
+                     result.config->auth.password_file.string());
       }
       notify("READY=1");
       continue;

@@ -61,6 +61,16 @@ Result<std::unique_ptr<Gateway>> Gateway::create(const config::Config& cfg,
   auto broker = broker::Broker::create(broker_options(cfg), *gw, clock);
   if (!broker.is_ok()) return broker.status();
   gw->broker_ = std::move(broker).value();
+
+  // What the broker left on disk before the last stop (or crash).
+  broker::RestoredState restored;
+  auto qos2 = gw->store_->qos2_received();
+  if (!qos2.is_ok()) return qos2.status().with_context("store " + cfg.store.path.string());
+  restored.qos2_received = std::move(qos2).value();
+  auto retained = gw->store_->retained_messages();
+  if (!retained.is_ok()) return retained.status().with_context("store " + cfg.store.path.string());
+  restored.retained = std::move(retained).value();
+  gw->broker_->restore(std::move(restored));
   return gw;
 }
 
@@ -83,7 +93,17 @@ void Gateway::stop(std::chrono::milliseconds grace) {
 
 void Gateway::swap_routes(std::shared_ptr<const rules::RouteTable> routes) { routes_.store(std::move(routes)); }
 
-void Gateway::on_publish(const Message& msg, Done done) {
+void Gateway::on_publish(const Message& msg, Done done) { on_publish_with_state(msg, {}, std::move(done)); }
+
+void Gateway::release_qos2(const std::string& client_id, uint16_t packet_id, Done done) {
+  store_->release_qos2(client_id, packet_id, std::move(done));
+}
+
+void Gateway::drop_qos2(const std::string& client_id) { store_->drop_qos2(client_id); }
+
+void Gateway::on_retained(const Message& msg) { store_->put_retained(msg); }
+
+void Gateway::on_publish_with_state(const Message& msg, const broker::PublishState& state, Done done) {
   // One table for the whole message, even if a reload swaps it meanwhile.
   const std::shared_ptr<const rules::RouteTable> table = routes_.load();
   thread_local rules::Decision decision;
@@ -109,21 +129,30 @@ void Gateway::on_publish(const Message& msg, Done done) {
     if (d.properties_rewritten) row.message.properties.user = d.properties;
     rows.push_back(std::move(row));
   }
+  store::AppendExtras extras;
+  if (state.qos2_packet_id) extras.qos2_received = store::Qos2Marker{msg.client_id, *state.qos2_packet_id};
+  if (state.retained) extras.retained = msg;  // durable before the PUBACK, with the message
   if (rows.empty()) {
-    // Dropped or unrouted: nothing to keep, so nothing to wait for.
     if (decision.dropped) ingest_.dropped.add(decision.used_default ? "no_route" : "route_drop");
-    done(Status::ok());
-    return;
+    if (!extras.qos2_received && !extras.retained) {
+      // Dropped or unrouted: nothing to keep, so nothing to wait for.
+      done(Status::ok());
+      return;
+    }
+    // The QoS 2 record (so a retransmission is known) or the retained message alone.
   }
   for (const auto& d : decision.deliveries) ingest_.routed.add(d.route);
   // The store calls done after the commit; on refusal it does not, so we do.
   auto shared_done = std::make_shared<Done>(std::move(done));
   const auto appended_at = clock_.now();
-  Status st = store_->append(std::move(rows), [this, shared_done, appended_at](const Status& s) {
-    ingest_.commit_latency.observe(std::chrono::duration<double>(clock_.now() - appended_at).count());
-    if (!s.is_ok()) ingest_.dropped.add(refusal_reason(s));  // the writer refused (full) or the commit failed
-    (*shared_done)(s);
-  });
+  Status st = store_->append(
+      std::move(rows),
+      [this, shared_done, appended_at](const Status& s) {
+        ingest_.commit_latency.observe(std::chrono::duration<double>(clock_.now() - appended_at).count());
+        if (!s.is_ok()) ingest_.dropped.add(refusal_reason(s));  // the writer refused (full) or the commit failed
+        (*shared_done)(s);
+      },
+      std::move(extras));
   if (!st.is_ok()) {
     ingest_.dropped.add(refusal_reason(st));
     (*shared_done)(st);

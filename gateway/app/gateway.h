@@ -1,7 +1,9 @@
 // Gateway: the running service, wired from one validated Config. Owns the
 // store, the uplink engines and the broker, and is the broker's IngressSink:
 // each published message is routed by the current RouteTable and appended to
-// the store; the device's ack waits for the commit.
+// the store; the device's ack waits for the commit. The broker's durable state
+// (inbound QoS 2 records, retained messages) goes into the same store, in the same transaction
+// as the message it belongs to, and is handed back to the broker at startup.
 //
 // Threads: create/start/stop/swap_routes are called from the main thread.
 // on_publish() runs on the broker's io thread. The route table is swapped
@@ -46,8 +48,16 @@ class Gateway final : public broker::IngressSink {
 
   uint16_t bound_port(std::string_view listener) const { return broker_->bound_port(listener); }
 
+  // SIGHUP: the broker reads auth.password_file again (the path from the
+  // config the gateway started with). Errors keep the users in use.
+  Status reload_password_file() { return broker_->reload_password_file(); }
+
   // broker::IngressSink:
   void on_publish(const Message& msg, Done done) override;
+  void on_publish_with_state(const Message& msg, const broker::PublishState& state, Done done) override;
+  void release_qos2(const std::string& client_id, uint16_t packet_id, Done done) override;
+  void drop_qos2(const std::string& client_id) override;
+  void on_retained(const Message& msg) override;
 
   // Observability (ops.h reads these from the telemetry and watchdog threads;
   // all thread-safe). Counted where routing happens, on the io thread.

@@ -177,13 +177,18 @@ Result<Authenticator> Authenticator::create(const AuthOptions& options) {
   return a;
 }
 
+void Authenticator::replace_passwords(PasswordFile passwords) {
+  passwords_ = std::move(passwords);
+  verified_.clear();
+}
+
 bool Authenticator::check_password(const std::string& user, const std::string& password) {
   std::array<unsigned char, 64> mac{};
   unsigned int mac_len = 0;
   HMAC(EVP_sha512(), cache_key_.data(), static_cast<int>(cache_key_.size()),
        reinterpret_cast<const unsigned char*>(password.data()), password.size(), mac.data(), &mac_len);
   if (auto it = verified_.find(user); it != verified_.end()) {
-    // The file does not change while running: a different password is wrong.
+    // The cache is cleared when the file is reloaded: a different password is wrong.
     return CRYPTO_memcmp(it->second.data(), mac.data(), mac.size()) == 0;
   }
   const std::string* hash = passwords_.find(user);

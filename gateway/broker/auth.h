@@ -5,7 +5,8 @@
 // with SALT (16 random bytes) and HASH (64 bytes, PBKDF2-HMAC-SHA512 of the
 // password) in standard base64. Blank lines and lines starting with '#' are
 // ignored. Usernames are non-empty and contain no ':' or line break.
-// Written by `edge-gateway passwd FILE USER`; read once at Broker::create().
+// Written by `edge-gateway passwd FILE USER`; read at Broker::create() and
+// again by Broker::reload_password_file() (SIGHUP).
 //
 // Authenticator is built on the main thread and then used on the broker's io
 // thread only (its login cache is not thread-safe). The hash functions are
@@ -109,6 +110,11 @@ class Authenticator {
   //  - a verified client certificate authenticates the client by itself.
   //  - otherwise anonymous: allowed per AnonymousPolicy, else 0x87.
   AuthDecision authenticate(const AuthRequest& request);
+
+  // Replaces the users (a reloaded password file) and forgets every cached
+  // login, so a changed or removed password is checked against the new file.
+  // Connected clients are not affected. Only with a password file configured.
+  void replace_passwords(PasswordFile passwords);
 
  private:
   Authenticator() = default;

@@ -34,10 +34,13 @@ struct Gate {
   asio::io_context* io = nullptr;  // null once closed
   std::atomic<uint64_t> qos0_refused{0};
 
+  // True when posted; false once closed (or before start).
   template <typename F>
-  void post(F&& f) {
+  bool post(F&& f) {
     std::lock_guard<std::mutex> lock(mu);
-    if (io != nullptr) asio::post(*io, std::forward<F>(f));
+    if (io == nullptr) return false;
+    asio::post(*io, std::forward<F>(f));
+    return true;
   }
 };
 
@@ -49,6 +52,7 @@ struct Session {
   uint32_t expiry_s = 0;       // UINT32_MAX: never
   std::chrono::steady_clock::time_point offline_since;
   SessionState state;  // while offline: unacknowledged and queued messages
+  uint64_t generation = 0;  // tells a later session of the same client id from this one
 };
 
 }  // namespace
@@ -104,6 +108,32 @@ class Broker::Impl final : public ConnectionHost {
     return Status::ok();
   }
 
+  void restore(RestoredState state) {
+    for (auto& [cid, ids] : state.qos2_received) {
+      if (!ids.empty()) restored_qos2_[cid].insert(ids.begin(), ids.end());
+    }
+    if (!restored_qos2_.empty()) {
+      logger().info("broker: QoS 2 flows awaiting PUBREL restored for {} client(s)", restored_qos2_.size());
+    }
+    size_t ignored = 0;
+    for (Message& m : state.retained) {
+      if (m.payload.empty()) continue;
+      if (retained_.size() >= options_.max_retained_messages && retained_.count(m.topic) == 0) {
+        ++ignored;
+        continue;
+      }
+      m.retain = true;
+      std::string topic = m.topic;
+      retained_[std::move(topic)] = std::move(m);
+    }
+    totals_.retained_messages = retained_.size();
+    if (!retained_.empty()) logger().info("broker: {} retained message(s) restored", retained_.size());
+    if (ignored > 0) {
+      logger().warn("broker: {} stored retained message(s) not loaded: over max_retained_messages ({})", ignored,
+                   options_.max_retained_messages);
+    }
+  }
+
   uint16_t bound_port(std::string_view name) const {
     for (const auto& l : listeners_) {
       if (l->name() == name) return l->port();
@@ -111,8 +141,26 @@ class Broker::Impl final : public ConnectionHost {
     return 0;
   }
 
+  Status reload_password_file() {
+    if (options_.auth.password_file.empty()) return Status::ok();
+    auto file = PasswordFile::load(options_.auth.password_file);
+    if (!file.is_ok()) return Status(file.status().code(), "auth: password_file: " + file.status().message());
+    const size_t users = file.value().size();
+    auto shared = std::make_shared<PasswordFile>(std::move(file).value());
+    // The authenticator belongs to the io thread; when it is not running
+    // (before start, after stop) nothing else touches it.
+    if (!gate_->post([this, shared] { auth_.replace_passwords(std::move(*shared)); })) {
+      auth_.replace_passwords(std::move(*shared));
+    }
+    logger().info("broker: password file {} reloaded ({} user(s))", options_.auth.password_file, users);
+    return Status::ok();
+  }
+
   void publish_local(Message msg) {
-    gate_->post([this, msg = std::move(msg)]() { route(msg, nullptr); });
+    gate_->post([this, msg = std::move(msg)]() {
+      route(msg, nullptr);
+      if (retained_taken(msg)) sink_.on_retained(msg);
+    });
   }
 
   void stop() {
@@ -165,7 +213,8 @@ class Broker::Impl final : public ConnectionHost {
 
   // ConnectionHost:
   ConnectDecision on_connect(Connection& conn, const mqtt::Connect& connect) override;
-  void ingest(Connection& conn, Message msg, uint64_t token) override;
+  void ingest(Connection& conn, Message msg, uint64_t token, std::optional<uint16_t> qos2_packet_id) override;
+  void release_qos2(Connection& conn, uint16_t packet_id, uint64_t token) override;
   void route(const Message& msg, const Connection* from) override;
   bool subscribe(Connection& conn, const std::string& full_filter, const SubscriptionOptions& options) override;
   void send_retained(Connection& conn, const std::string& full_filter, const SubscriptionOptions& options,
@@ -179,11 +228,25 @@ class Broker::Impl final : public ConnectionHost {
  private:
   void accept(std::unique_ptr<Transport> transport, const std::string& listener);
   Client* live_client(uint64_t connection_id);
-  void complete(uint64_t connection_id, uint64_t token, const Status& status);
+  // A QoS 2 message the sink answered: who, for a connection closed meanwhile.
+  struct Qos2Origin {
+    std::string client_id;
+    uint16_t packet_id = 0;
+    uint64_t session_generation = 0;
+  };
+  void complete(uint64_t connection_id, uint64_t token, const Status& status,
+                const std::optional<Qos2Origin>& qos2);
+  void complete_release(uint64_t connection_id, uint64_t token, const Status& status);
   void publish_will(Message msg);
-  void end_session(const std::string& client_id);
+  // Ends the session; `had_qos2`: it held inbound QoS 2 records, dropped too.
+  void end_session(const std::string& client_id, bool had_qos2);
   void arm_sweep();
   void log_auth_failure(const Connection& conn, const std::string& why);
+  // After route(msg): msg changed the retained messages (a set that was not
+  // refused for max_retained_messages, or a clear), so the sink keeps it.
+  bool retained_taken(const Message& msg) const {
+    return msg.retain && (msg.payload.empty() || retained_.count(msg.topic) > 0);
+  }
   bool may_receive(const Session& s, const std::string& topic) const {
     return !acl_ || acl_->may_receive(s.identity, topic);
   }
@@ -211,6 +274,10 @@ class Broker::Impl final : public ConnectionHost {
   int auth_logs_in_window_ = 0;
   std::map<std::string, size_t, std::less<>> open_per_listener_;
   std::unordered_map<std::string, Session> sessions_;
+  uint64_t next_session_generation_ = 1;
+  // QoS 2 records read from disk at startup (restore()), by client id, until
+  // that client connects (then they move to its connection and session).
+  std::map<std::string, std::set<uint16_t>, std::less<>> restored_qos2_;
   SubscriptionStore subscriptions_;
   std::map<std::string, Message, std::less<>> retained_;
   std::map<std::string, std::unique_ptr<asio::steady_timer>, std::less<>> will_timers_;
@@ -237,6 +304,7 @@ void Broker::Impl::accept(std::unique_ptr<Transport> transport, const std::strin
   co.max_queued_messages = options_.max_queued_messages;
   co.receive_maximum = options_.receive_maximum;
   co.topic_alias_maximum = options_.topic_alias_maximum;
+  co.max_outbound_topic_aliases = options_.max_outbound_topic_aliases;
   co.max_topic_levels = options_.max_topic_levels;
   co.max_topic_length = options_.max_topic_length;
   if (lo != options_.listeners.end() && lo->tls) co.cert_cn_as_username = lo->tls->cert_cn_as_username;
@@ -326,20 +394,36 @@ ConnectDecision Broker::Impl::on_connect(Connection& conn, const mqtt::Connect& 
     will_timers_.erase(t);
   }
   if (connect.clean_start && it != sessions_.end()) {
-    end_session(cid);
+    end_session(cid, !it->second.state.qos2_received.empty());
     it = sessions_.end();
   }
   d.session_present = it != sessions_.end();
   Session& s = sessions_[cid];
+  if (!d.session_present) s.generation = next_session_generation_++;
   s.connection_id = conn.id();
   s.identity = std::move(auth.identity);
   if (d.session_present) d.resume = std::exchange(s.state, {});
+  if (auto r = restored_qos2_.find(cid); r != restored_qos2_.end()) {
+    // Records from before a restart: the only session state that survives
+    // one. Session Present stays 0 (subscriptions did not survive, so the
+    // client must subscribe again); a Clean Start forgets them.
+    if (connect.clean_start) {
+      sink_.drop_qos2(cid);
+    } else {
+      d.resume.qos2_received.insert(r->second.begin(), r->second.end());
+      d.resume.qos2_restored.insert(r->second.begin(), r->second.end());
+    }
+    restored_qos2_.erase(r);
+  }
   logger().debug("broker: client '{}' connected (v{}, session present {})", cid, static_cast<int>(conn.version()),
                 d.session_present);
   return d;
 }
 
-void Broker::Impl::end_session(const std::string& client_id) {
+void Broker::Impl::end_session(const std::string& client_id, bool had_qos2) {
+  // Ordered after every append of this client, so records still being
+  // written are deleted too.
+  if (had_qos2) sink_.drop_qos2(client_id);
   subscriptions_.remove_client(client_id);
   totals_.subscriptions = subscriptions_.size();
   sessions_.erase(client_id);
@@ -352,7 +436,7 @@ void Broker::Impl::on_disconnect(Connection& conn, std::optional<WillMessage> wi
   const bool owns_session = it != sessions_.end() && it->second.connection_id == conn.id();
   if (owns_session) {
     if (session_expiry_s == 0) {
-      end_session(cid);
+      end_session(cid, !state.qos2_received.empty());
     } else {
       it->second.connection_id = 0;
       it->second.expiry_s = session_expiry_s;
@@ -382,28 +466,68 @@ void Broker::Impl::publish_will(Message msg) {
   route(msg, nullptr);
   // The will goes to the rules like any message the device published; nobody
   // is left to acknowledge it, so its completion only counts.
-  sink_.on_publish(msg, [gate = gate_](const Status& st) {
+  PublishState state;
+  state.retained = retained_taken(msg);
+  sink_.on_publish_with_state(msg, state, [gate = gate_](const Status& st) {
     if (!st.is_ok()) ++gate->qos0_refused;
   });
 }
 
-void Broker::Impl::ingest(Connection& conn, Message msg, uint64_t token) {
+void Broker::Impl::ingest(Connection& conn, Message msg, uint64_t token, std::optional<uint16_t> qos2_packet_id) {
+  // route() ran just before: it decided whether a retained PUBLISH was taken.
+  PublishState state;
+  state.retained = retained_taken(msg);
   if (token == 0) {
-    sink_.on_publish(msg, [gate = gate_](const Status& st) {
+    sink_.on_publish_with_state(msg, state, [gate = gate_](const Status& st) {
       if (!st.is_ok()) ++gate->qos0_refused;
     });
     return;
   }
-  sink_.on_publish(msg, [gate = gate_, this, id = conn.id(), token](const Status& st) {
+  std::optional<Qos2Origin> origin;
+  if (qos2_packet_id) {
+    state.qos2_packet_id = qos2_packet_id;
+    auto s = sessions_.find(conn.client_id());
+    origin = Qos2Origin{conn.client_id(), *qos2_packet_id, s != sessions_.end() ? s->second.generation : 0};
+  }
+  sink_.on_publish_with_state(msg, state, [gate = gate_, this, id = conn.id(), token, origin](const Status& st) {
     // Any thread: hop to the io thread; the gate drops it once stopped.
-    gate->post([this, id, token, st] { complete(id, token, st); });
+    gate->post([this, id, token, st, origin] { complete(id, token, st, origin); });
   });
 }
 
-void Broker::Impl::complete(uint64_t connection_id, uint64_t token, const Status& status) {
+void Broker::Impl::complete(uint64_t connection_id, uint64_t token, const Status& status,
+                            const std::optional<Qos2Origin>& qos2) {
+  if (Client* c = live_client(connection_id)) {
+    c->connection().on_ingest_done(token, status);
+    c->flush();
+    return;
+  }
+  // Closed meanwhile: the device will retransmit. A QoS 2 message is stored
+  // with its record now, so its session must know the id, or the
+  // retransmission would be stored a second time.
+  if (!qos2 || !status.is_ok()) return;
+  auto s = sessions_.find(qos2->client_id);
+  if (s == sessions_.end() || s->second.generation != qos2->session_generation) {
+    sink_.release_qos2(qos2->client_id, qos2->packet_id, [](const Status&) {});  // that session is over
+    return;
+  }
+  if (s->second.connection_id == 0) {
+    s->second.state.qos2_received.insert(qos2->packet_id);
+  } else if (Client* c = live_client(s->second.connection_id)) {
+    c->connection().adopt_qos2_received(qos2->packet_id);
+  }
+}
+
+void Broker::Impl::release_qos2(Connection& conn, uint16_t packet_id, uint64_t token) {
+  sink_.release_qos2(conn.client_id(), packet_id, [gate = gate_, this, id = conn.id(), token](const Status& st) {
+    gate->post([this, id, token, st] { complete_release(id, token, st); });
+  });
+}
+
+void Broker::Impl::complete_release(uint64_t connection_id, uint64_t token, const Status& status) {
   Client* c = live_client(connection_id);
-  if (c == nullptr) return;  // closed meanwhile; the device will retransmit
-  c->connection().on_ingest_done(token, status);
+  if (c == nullptr) return;  // the client sends the PUBREL again after reconnecting
+  c->connection().on_release_done(token, status);
   c->flush();
 }
 
@@ -507,7 +631,7 @@ void Broker::Impl::arm_sweep() {
         expired.push_back(cid);
       }
     }
-    for (const auto& cid : expired) end_session(cid);
+    for (const auto& cid : expired) end_session(cid, !sessions_[cid].state.qos2_received.empty());
     arm_sweep();
   });
 }
@@ -541,8 +665,10 @@ Result<std::unique_ptr<Broker>> Broker::create(BrokerOptions options, IngressSin
 
 Broker::Broker(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Broker::~Broker() { stop(); }
+void Broker::restore(RestoredState state) { impl_->restore(std::move(state)); }
 Status Broker::start() { return impl_->start(); }
 uint16_t Broker::bound_port(std::string_view listener) const { return impl_->bound_port(listener); }
+Status Broker::reload_password_file() { return impl_->reload_password_file(); }
 void Broker::publish_local(Message msg) { impl_->publish_local(std::move(msg)); }
 void Broker::stop() { impl_->stop(); }
 BrokerStats Broker::stats() const { return impl_->stats(); }

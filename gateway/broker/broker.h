@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -64,6 +65,7 @@ struct BrokerOptions {
   size_t max_queued_messages = 1000;          // per connection, outbound beyond the window
   uint16_t receive_maximum = 64;              // per connection, inbound QoS 1/2 awaiting the sink
   uint16_t topic_alias_maximum = 32;          // per connection, inbound topic aliases (v5)
+  uint16_t max_outbound_topic_aliases = 64;   // per connection, aliases we assign (v5), at most the client's maximum
   size_t max_retained_messages = 10000;       // new topics beyond it are not retained
   size_t max_topic_levels = 16;               // PUBLISH topics and SUBSCRIBE filters (0x90 / 0x8F)
   size_t max_topic_length = 1024;             // bytes (0x90 / 0x8F)
@@ -93,6 +95,16 @@ struct BrokerStats {
   uint64_t topic_refused = 0;       // topics / filters over max_topic_levels or max_topic_length
 };
 
+// Broker state the app read back from disk at startup (issue 3).
+struct RestoredState {
+  // Inbound QoS 2 packet ids answered with PUBREC and awaiting PUBREL, by
+  // client id (IngressSink::on_publish_with_state recorded them).
+  std::map<std::string, std::vector<uint16_t>, std::less<>> qos2_received;
+  // Retained messages (IngressSink's PublishState::retained / on_retained
+  // wrote them). Beyond max_retained_messages the rest is ignored (logged).
+  std::vector<Message> retained;
+};
+
 class Broker {
  public:
   // Validates the options (at least one listener, unique names, parseable
@@ -103,6 +115,12 @@ class Broker {
   ~Broker();  // stop()
   Broker(const Broker&) = delete;
   Broker& operator=(const Broker&) = delete;
+
+  // Takes the state read back from disk. Requires: before start(), main
+  // thread. A client with QoS 2 records gets them on its next connection
+  // without Clean Start (Session Present is still 0: nothing else of its
+  // session survived); a Clean Start drops them (IngressSink::drop_qos2).
+  void restore(RestoredState state);
 
   // Binds every listener (port 0 = any free port) and starts the io thread.
   // Errors (nothing is left running): kUnavailable "listener 'local'
@@ -116,8 +134,17 @@ class Broker {
   // Delivers `msg` to local subscribers (republish, cloud-to-device
   // downlink), as if published with msg.qos and msg.retain (retain stores or,
   // with an empty payload, clears the retained message). Does not go to the
-  // sink. Thread-safe, never blocks; dropped when not running.
+  // sink, except a retained set/clear (IngressSink::on_retained). Thread-safe,
+  // never blocks; dropped when not running.
   void publish_local(Message msg);
+
+  // Reads the configured password file again (main thread: file I/O) and,
+  // when it parses, makes it the one new logins are checked against (posted
+  // to the io thread; cached logins are forgotten). Connected clients stay.
+  // Errors (the users in use are kept): kNotFound, kInvalidArgument
+  // "FILE:LINE: why", prefixed "auth: password_file: ". OK and nothing read
+  // when no password_file is configured.
+  Status reload_password_file();
 
   // Stops accepting, sends v5 clients DISCONNECT 0x8B, closes every
   // connection and joins the io thread. Pending sink completions are dropped

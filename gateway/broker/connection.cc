@@ -55,6 +55,11 @@ std::string safe_reason(std::string_view text) {
 
 }  // namespace
 
+void ConnectionHost::release_qos2(Connection& conn, uint16_t packet_id, uint64_t token) {
+  (void)packet_id;
+  conn.on_release_done(token, Status::ok());
+}
+
 Connection::Connection(uint64_t id, ConnectionOptions options, ConnectionHost& host, const Clock& clock)
     : id_(id), options_(std::move(options)), host_(host), clock_(clock) {
   opened_at_ = clock_.now();
@@ -140,6 +145,22 @@ void Connection::on_ingest_done(uint64_t token, const Status& status) {
   flush_acks();
 }
 
+void Connection::on_release_done(uint64_t token, const Status& status) {
+  for (PendingComp& p : pending_comp_) {
+    if (p.token == token) {
+      p.result = status;
+      break;
+    }
+  }
+  flush_pubcomps();
+}
+
+void Connection::adopt_qos2_received(uint16_t packet_id) {
+  if (state_ != State::kConnected || qos2_in_.count(packet_id) > 0) return;
+  qos2_in_.insert(packet_id);
+  qos2_in_acked_.insert(packet_id);
+}
+
 void Connection::deliver(const Message& msg, uint8_t qos, bool retain, const std::vector<uint32_t>& subscription_ids) {
   if (state_ != State::kConnected) return;
   OutboundMessage item{msg, qos, retain, subscription_ids, 0, false};
@@ -169,7 +190,7 @@ void Connection::on_transport_closed() { close("connection lost"); }
 std::string Connection::take_output() { return std::exchange(output_, {}); }
 
 bool Connection::wants_read() const {
-  return state_ != State::kClosed && pending_.size() < options_.receive_maximum;
+  return state_ != State::kClosed && pending_.size() + pending_comp_.size() < options_.receive_maximum;
 }
 
 std::chrono::steady_clock::time_point Connection::next_deadline() const {
@@ -251,6 +272,8 @@ void Connection::handle_connect(mqtt::Connect&& c) {
     client_max_packet_size_ = c.properties.maximum_packet_size.value_or(0);
     problem_information_ = c.properties.request_problem_information.value_or(1) != 0;
     session_expiry_s_ = c.properties.session_expiry_interval_s.value_or(0);
+    client_topic_alias_maximum_ =
+        std::min(c.properties.topic_alias_maximum.value_or(0), options_.max_outbound_topic_aliases);
   } else {
     // 3.1.1: Clean Session 0 keeps the session with no expiry.
     session_expiry_s_ = c.clean_start ? 0 : UINT32_MAX;
@@ -293,7 +316,8 @@ void Connection::handle_connect(mqtt::Connect&& c) {
     }
   }
   send(ack);
-  if (decision.session_present) resume(std::move(decision.resume));
+  // Without a session only restored QoS 2 records can be in `resume`.
+  resume(std::move(decision.resume));
 }
 
 void Connection::handle_publish(mqtt::Publish&& p) {
@@ -320,11 +344,21 @@ void Connection::handle_publish(mqtt::Publish&& p) {
   const uint8_t qos = p.qos;
   const uint16_t packet_id = p.packet_id;
   if (qos == 2 && qos2_in_.count(packet_id) > 0) {
-    // §4.3.3: a retransmitted QoS 2 PUBLISH is not delivered again.
-    if (qos2_in_acked_.count(packet_id) > 0) send(mqtt::Pubrec{packet_id, ReasonCode::kSuccess, {}});
-    return;
+    if (qos2_restored_.count(packet_id) > 0 && !p.dup) {
+      // A record from before a restart, and a first delivery (§3.3.1.1: a
+      // re-delivery has DUP set): the client finished or forgot that flow.
+      qos2_restored_.erase(packet_id);
+      qos2_in_acked_.erase(packet_id);
+      qos2_in_.erase(packet_id);
+    } else {
+      // §4.3.3: a retransmitted QoS 2 PUBLISH is not delivered again.
+      if (qos2_in_acked_.count(packet_id) > 0) send(mqtt::Pubrec{packet_id, ReasonCode::kSuccess, {}});
+      return;
+    }
   }
-  if (qos > 0 && v5 && pending_.size() + qos2_in_acked_.size() >= options_.receive_maximum) {
+  // Restored records do not count: the client may not know about them.
+  if (qos > 0 && v5 &&
+      pending_.size() + qos2_in_acked_.size() - qos2_restored_.size() >= options_.receive_maximum) {
     return protocol_close(ReasonCode::kReceiveMaximumExceeded, "more unacknowledged PUBLISHes than Receive Maximum");
   }
   ReasonCode verdict = ReasonCode::kSuccess;
@@ -356,13 +390,17 @@ void Connection::handle_publish(mqtt::Publish&& p) {
   host_.route(msg, this);
   if (state_ == State::kClosed) return;
   if (qos == 0) {
-    host_.ingest(*this, std::move(msg), 0);
+    host_.ingest(*this, std::move(msg), 0, std::nullopt);
     return;
   }
   const uint64_t token = next_token_++;
   pending_.push_back(PendingAck{token, packet_id, qos, std::nullopt, ReasonCode::kSuccess, {}});
-  if (qos == 2) qos2_in_.insert(packet_id);
-  host_.ingest(*this, std::move(msg), token);
+  std::optional<uint16_t> qos2_id;
+  if (qos == 2) {
+    qos2_in_.insert(packet_id);
+    qos2_id = packet_id;
+  }
+  host_.ingest(*this, std::move(msg), token, qos2_id);
 }
 
 void Connection::flush_acks() {
@@ -440,13 +478,43 @@ void Connection::handle_pubrec(const mqtt::Pubrec& p) {
 }
 
 void Connection::handle_pubrel(const mqtt::Pubrel& p) {
-  ReasonCode reason = ReasonCode::kSuccess;
-  if (qos2_in_acked_.erase(p.packet_id) > 0) {
-    qos2_in_.erase(p.packet_id);
-  } else {
-    reason = ReasonCode::kPacketIdentifierNotFound;
+  if (qos2_in_acked_.count(p.packet_id) == 0) {
+    // §4.3.3: 0x92 Packet Identifier not found (3.1.1: a plain PUBCOMP).
+    pending_comp_.push_back(PendingComp{0, p.packet_id, Status::ok()});
+    flush_pubcomps();
+    return;
   }
-  send(mqtt::Pubcomp{p.packet_id, reason, {}});
+  const uint64_t token = next_token_++;
+  pending_comp_.push_back(PendingComp{token, p.packet_id, std::nullopt});
+  host_.release_qos2(*this, p.packet_id, token);  // may answer from inside
+}
+
+void Connection::flush_pubcomps() {
+  while (state_ != State::kClosed && !pending_comp_.empty() && pending_comp_.front().result) {
+    const PendingComp p = std::move(pending_comp_.front());
+    pending_comp_.erase(pending_comp_.begin());
+    if (p.token == 0) {
+      send(mqtt::Pubcomp{p.packet_id, ReasonCode::kPacketIdentifierNotFound, {}});
+      continue;
+    }
+    if (!p.result->is_ok()) {
+      // The record stays: without PUBCOMP the client sends PUBREL again on
+      // its next connection (§4.4), which we force now.
+      const std::string why = "cannot record the PUBREL: " + p.result->message();
+      if (version_ == ProtocolVersion::kV5) {
+        mqtt::Disconnect d;
+        d.reason_code = ReasonCode::kUnspecifiedError;
+        d.properties.reason_string = problem_text(why);
+        send(d);
+      }
+      close(why);
+      return;
+    }
+    qos2_in_acked_.erase(p.packet_id);
+    qos2_in_.erase(p.packet_id);
+    qos2_restored_.erase(p.packet_id);
+    send(mqtt::Pubcomp{p.packet_id, ReasonCode::kSuccess, {}});
+  }
 }
 
 void Connection::handle_pubcomp(const mqtt::Pubcomp& p) {
@@ -552,17 +620,34 @@ void Connection::send_publish(OutboundMessage item) {
   p.dup = false;
   if (version_ == ProtocolVersion::kV5) p.properties.subscription_identifiers = item.subscription_ids;
   if (item.qos > 0) p.packet_id = next_packet_id();
-  if (client_max_packet_size_ > 0 && mqtt::encoded_size(p, version_) > client_max_packet_size_) {
-    // §3.1.2.11.4: too large for the client → discard as if sent.
-    ++counters_.dropped_outbound;
-    return;
-  }
-  ++counters_.messages_out;
-  send(p);
+  if (!write_publish(p)) return;
   if (item.qos > 0) {
     item.packet_id = p.packet_id;
     inflight_.emplace(p.packet_id, std::move(item));
   }
+}
+
+bool Connection::write_publish(mqtt::Publish& p) {
+  uint16_t assigned = 0;  // a new alias, recorded once the PUBLISH is really sent
+  if (client_topic_alias_maximum_ > 0) {
+    if (auto it = out_aliases_.find(p.topic); it != out_aliases_.end()) {
+      // §3.3.2.3.4: the alias stands for the topic; the topic is then empty.
+      p.properties.topic_alias = it->second;
+      p.topic.clear();
+    } else if (out_aliases_.size() < client_topic_alias_maximum_) {
+      assigned = static_cast<uint16_t>(out_aliases_.size() + 1);
+      p.properties.topic_alias = assigned;  // with the topic: the client learns the mapping
+    }
+  }
+  if (client_max_packet_size_ > 0 && mqtt::encoded_size(p, version_) > client_max_packet_size_) {
+    // §3.1.2.11.4: too large for the client → discard as if sent.
+    ++counters_.dropped_outbound;
+    return false;
+  }
+  if (assigned != 0) out_aliases_.emplace(p.topic, assigned);
+  ++counters_.messages_out;
+  send(p);
+  return true;
 }
 
 void Connection::drain_queue() {
@@ -586,8 +671,8 @@ void Connection::resume(SessionState&& state) {
       p.dup = true;
       p.packet_id = item.packet_id;
       if (version_ == ProtocolVersion::kV5) p.properties.subscription_identifiers = item.subscription_ids;
-      ++counters_.messages_out;
-      send(p);
+      // Over this connection's Maximum Packet Size: dropped like any other.
+      if (!write_publish(p)) continue;
     }
     const uint16_t id = item.packet_id;
     inflight_.emplace(id, std::move(item));
@@ -595,6 +680,9 @@ void Connection::resume(SessionState&& state) {
   for (uint16_t id : state.qos2_received) {
     qos2_in_.insert(id);
     qos2_in_acked_.insert(id);
+  }
+  for (uint16_t id : state.qos2_restored) {
+    if (qos2_in_acked_.count(id) > 0) qos2_restored_.insert(id);
   }
   for (OutboundMessage& item : state.queue) queue_.push_back(std::move(item));
   drain_queue();
@@ -658,11 +746,13 @@ void Connection::finish(bool publish_will) {
   }
   will_.reset();
   pending_.clear();  // unacknowledged inbound: the client sends them again
+  pending_comp_.clear();  // PUBRELs without PUBCOMP: sent again too (§4.4)
   SessionState state;
   // Send order is packet id order except across a wrap of the 16-bit id.
   for (auto& [id, item] : inflight_) state.inflight.push_back(std::move(item));
   state.queue = std::move(queue_);
   state.qos2_received = qos2_in_acked_;
+  state.qos2_restored = qos2_restored_;
   inflight_.clear();
   queue_.clear();
   host_.on_disconnect(*this, std::move(will), session_expiry_s_, std::move(state));

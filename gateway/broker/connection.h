@@ -20,6 +20,16 @@
 //    the PUBLISHes arrived (§4.6). On error: v5 ack with the reason from
 //    reason_for_status() (the one Status→ReasonCode mapping, STYLE §5); v3.1.1
 //    sends no ack, so the device retransmits.
+//  - Inbound QoS 2 (§4.3.3): the host records the packet id durably with the
+//    message (ingest() with qos2_packet_id); PUBREC follows the commit. A
+//    PUBLISH with an id between PUBREC and PUBREL is a retransmission: PUBREC
+//    again, nothing ingested. PUBREL asks the host to forget the id
+//    (release_qos2()); PUBCOMP follows its commit, in PUBREL order, so the
+//    client cannot reuse the id while the record still exists. Ids restored
+//    from disk after a gateway restart (ConnectDecision::resume.qos2_restored)
+//    match only a PUBLISH with DUP set: the client was told Session Present 0
+//    and may have discarded its state, and a first delivery never has DUP
+//    (§3.3.1.1), so a PUBLISH without DUP reusing such an id is a new message.
 //  - Inbound QoS 1/2 awaiting the sink is bounded by receive_maximum: v5 is
 //    told in CONNACK and a client exceeding it is disconnected with 0x93;
 //    wants_read() turns false at the bound so the driver stops reading the
@@ -28,6 +38,14 @@
 //    and waits in the inflight window (min(max_inflight, client Receive
 //    Maximum)), then in a bounded queue; PUBACK / PUBREC-PUBREL-PUBCOMP free
 //    the slot.
+//  - Outbound topic aliases (v5, §3.3.2.3.4): when the client's CONNECT has a
+//    Topic Alias Maximum, each topic sent gets the next free alias, up to
+//    min(that maximum, max_outbound_topic_aliases); its first PUBLISH carries
+//    topic and alias, later ones the alias and an empty topic. Aliases are
+//    never reassigned (the first topics keep them: typical subscribers get a
+//    small, stable set of topics) and live as long as the connection, so a
+//    reconnect starts afresh. A PUBLISH dropped as too large for the client
+//    assigns nothing.
 //  - Keep alive (§3.1.2.10): no packet for 1.5 × keep alive closes (v5:
 //    DISCONNECT 0x8D). A keep alive above max_keepalive (or 0) is replaced by
 //    max_keepalive: v5 is told via Server Keep Alive, 3.1.1 is held to it.
@@ -83,6 +101,7 @@ struct ConnectionOptions {
   size_t max_queued_messages = 1000;           // outbound waiting for an inflight slot
   uint16_t receive_maximum = 64;               // inbound QoS 1/2 awaiting the sink (v5 CONNACK)
   uint16_t topic_alias_maximum = 32;           // inbound topic aliases (v5 CONNACK)
+  uint16_t max_outbound_topic_aliases = 64;    // our cap (memory) below the client's maximum; 0: none
   size_t max_topic_levels = 0;                 // PUBLISH topics and filters; 0: no limit
   size_t max_topic_length = 0;                 // bytes; 0: no limit (the codec's 65535)
   bool cert_cn_as_username = false;            // username := set_cert_cn() (TLS listener)
@@ -120,6 +139,9 @@ struct SessionState {
   std::vector<OutboundMessage> inflight;  // sent, unacknowledged: resent on resume (§4.4)
   std::deque<OutboundMessage> queue;      // not sent yet
   std::set<uint16_t> qos2_received;       // inbound QoS 2 with PUBREC sent, awaiting PUBREL
+  // Subset of qos2_received restored from disk after a gateway restart: it
+  // matches only a retransmission (DUP set); see the header comment.
+  std::set<uint16_t> qos2_restored;
 };
 
 // What the broker answers to a CONNECT (auth, sessions). Later: auth result
@@ -127,7 +149,9 @@ struct SessionState {
 struct ConnectDecision {
   mqtt::ReasonCode reason_code = mqtt::ReasonCode::kSuccess;
   bool session_present = false;
-  SessionState resume;  // with session_present: what to resend and deliver
+  // With session_present: what to resend and deliver. Without it only its
+  // qos2_received / qos2_restored may be set (records restored from disk).
+  SessionState resume;
 };
 
 // A will to publish when the connection ends without DISCONNECT 0x00.
@@ -147,8 +171,13 @@ class ConnectionHost {
   // the session. A non-success reason rejects the connection.
   virtual ConnectDecision on_connect(Connection& conn, const mqtt::Connect& connect) = 0;
   // An application message for the sink. `token` identifies it in
-  // on_ingest_done(); 0 for QoS 0 (nothing to acknowledge).
-  virtual void ingest(Connection& conn, Message msg, uint64_t token) = 0;
+  // on_ingest_done(); 0 for QoS 0 (nothing to acknowledge). QoS 2: the host
+  // records `qos2_packet_id` as received, durable with the message.
+  virtual void ingest(Connection& conn, Message msg, uint64_t token, std::optional<uint16_t> qos2_packet_id) = 0;
+  // The PUBREL for an inbound QoS 2 id came: forget the record, then call
+  // conn.on_release_done(token, status) (from inside this call or later, on
+  // the io thread). Default: nothing is recorded, answered at once.
+  virtual void release_qos2(Connection& conn, uint16_t packet_id, uint64_t token);
   // Deliver to local subscribers. `from` is null for broker-originated
   // messages (publish_local, wills). Also stores/clears retained when
   // msg.retain is set.
@@ -198,6 +227,15 @@ class Connection {
   // The sink's answer for ingest(token). Unknown tokens (the connection was
   // reset meanwhile) are ignored.
   void on_ingest_done(uint64_t token, const Status& status);
+  // The host's answer for release_qos2(token): OK sends the PUBCOMP (in
+  // PUBREL order). An error keeps the id and closes the connection (v5:
+  // DISCONNECT 0x80) so the client sends the PUBREL again after reconnecting.
+  // Unknown tokens are ignored.
+  void on_release_done(uint64_t token, const Status& status);
+  // An inbound QoS 2 message of this client id whose store commit completed
+  // after its connection closed (the client may resend it here): treat `id`
+  // as received (PUBREC sent). No effect when the id is already in a flow.
+  void adopt_qos2_received(uint16_t packet_id);
   // Outbound application message for this client: `qos` is already
   // min(publish, subscription). `retain` is the RETAIN flag to send;
   // `subscription_ids` go out as v5 Subscription Identifiers. Queued or
@@ -237,6 +275,8 @@ class Connection {
   size_t inflight_out() const { return inflight_.size(); }
   size_t queued_out() const { return queue_.size(); }
   size_t pending_in() const { return pending_.size(); }
+  // Inbound QoS 2 ids between PUBREC and PUBCOMP (restored ones included).
+  const std::set<uint16_t>& qos2_received() const { return qos2_in_acked_; }
   // The reason the connection closed (for logs); empty while open.
   const std::string& close_reason() const { return close_reason_; }
 
@@ -263,7 +303,12 @@ class Connection {
   void handle_unsubscribe(mqtt::Unsubscribe&& u);
   void handle_disconnect(const mqtt::Disconnect& d);
   void flush_acks();
+  void flush_pubcomps();
   void send_publish(OutboundMessage item);
+  // Writes an outbound PUBLISH with its topic alias (v5), unless it is larger
+  // than the client's Maximum Packet Size: then false (dropped, counted, no
+  // alias assigned).
+  bool write_publish(mqtt::Publish& p);
   void resume(SessionState&& state);
   void drain_queue();
   uint16_t next_packet_id();
@@ -301,6 +346,7 @@ class Connection {
   // Client's limits from CONNECT (v5).
   uint16_t client_receive_maximum_ = 65535;
   uint32_t client_max_packet_size_ = 0;  // 0: no limit
+  uint16_t client_topic_alias_maximum_ = 0;  // aliases we may use towards the client
   bool problem_information_ = true;
   uint32_t session_expiry_s_ = 0;
   std::optional<WillMessage> will_;
@@ -310,12 +356,23 @@ class Connection {
   std::deque<PendingAck> pending_;
   std::set<uint16_t> qos2_in_;         // packet ids whose PUBREC is pending or sent, until PUBREL
   std::set<uint16_t> qos2_in_acked_;   // subset: PUBREC sent (resend it on a DUP)
+  std::set<uint16_t> qos2_restored_;   // subset of acked: from disk, matched only with DUP
+  // PUBRELs awaiting the host's release_qos2(), answered with PUBCOMP in order.
+  // A vector, not a deque: empty it allocates nothing (idle connections are
+  // many), and it stays short (wants_read() bounds it by receive_maximum).
+  struct PendingComp {
+    uint64_t token = 0;  // 0: unknown id, answered 0x92 without the host
+    uint16_t packet_id = 0;
+    std::optional<Status> result;
+  };
+  std::vector<PendingComp> pending_comp_;
   std::unordered_map<uint16_t, std::string> topic_aliases_;
 
   // Outbound.
   uint16_t last_packet_id_ = 0;
   std::map<uint16_t, OutboundMessage> inflight_;
   std::deque<OutboundMessage> queue_;
+  std::unordered_map<std::string, uint16_t> out_aliases_;  // topic → our alias (v5)
 
   ConnectionCounters counters_;
 };

@@ -111,6 +111,14 @@ constexpr const char* kDepthSql =
     "SELECT priority, count(*), min(seq) FROM messages WHERE uplink = ?1 GROUP BY priority "
     "ORDER BY priority DESC";
 constexpr const char* kReceivedAtSql = "SELECT received_at_ms FROM messages WHERE seq = ?1";
+constexpr const char* kMarkQos2Sql =
+    "INSERT OR REPLACE INTO qos2_received (client_id, packet_id, received_at_ms) VALUES (?1, ?2, ?3)";
+constexpr const char* kReleaseQos2Sql = "DELETE FROM qos2_received WHERE client_id = ?1 AND packet_id = ?2";
+constexpr const char* kDropQos2Sql = "DELETE FROM qos2_received WHERE client_id = ?1";
+constexpr const char* kSetRetainedSql =
+    "INSERT OR REPLACE INTO retained (topic, payload, qos, props, client_id, username, protocol_version, "
+    "received_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+constexpr const char* kClearRetainedSql = "DELETE FROM retained WHERE topic = ?1";
 
 constexpr int64_t kSweepBatch = 5000;        // expired rows per sweep transaction
 constexpr size_t kMaxLiveMarks = 4096;       // commits remembered for live_first
@@ -123,9 +131,11 @@ uint64_t row_bytes(const NewRow& row, size_t props_bytes) {
 }
 
 struct Op {
-  enum class Kind : uint8_t { kAppend, kAck, kFlush, kDeadLetter, kSweep };
+  enum class Kind : uint8_t { kAppend, kAck, kFlush, kDeadLetter, kSweep, kReleaseQos2, kDropQos2, kPutRetained };
   Kind kind = Kind::kAppend;
   std::vector<NewRow> rows;    // kAppend
+  AppendExtras extras;         // kAppend; kPutRetained (only .retained)
+  Qos2Marker marker;           // kReleaseQos2 (client and id), kDropQos2 (client)
   uint64_t bytes = 0;          // kAppend: accounted bytes of rows
   std::string uplink;          // kAck, kDeadLetter
   std::vector<int64_t> seqs;   // kAck, kDeadLetter
@@ -210,7 +220,12 @@ class Store::Impl {
   }
   void shutdown();
 
-  Status append(std::vector<NewRow> rows, Completion done);
+  Status append(std::vector<NewRow> rows, Completion done, AppendExtras extras);
+  void release_qos2(std::string client_id, uint16_t packet_id, Completion done);
+  void drop_qos2(std::string client_id, Completion done);
+  Result<std::map<std::string, std::vector<uint16_t>, std::less<>>> qos2_received();
+  void put_retained(Message msg, Completion done);
+  Result<std::vector<Message>> retained_messages();
   void ack(std::string_view uplink, std::vector<int64_t> seqs, uint64_t batch_seq,
            Completion done);
   void dead_letter(std::string_view uplink, std::vector<int64_t> seqs, std::string reason,
@@ -245,6 +260,7 @@ class Store::Impl {
   void maintenance(bool sweep);
   void check_disk(bool force);
   Status sweep_expired();
+  Status write_extras(const AppendExtras& extras, int64_t now_ms);
   Status commit_group(std::vector<Op>& group, std::vector<std::string_view>& touched,
                       int64_t& first_seq);
   bool evict(uint64_t need, int max_priority);
@@ -280,7 +296,7 @@ class Store::Impl {
   // finalized first.
   Db wdb_;
   Stmt begin_, commit_, rollback_, insert_, delete_, dead_letter_, upsert_batch_, evict_scan_,
-      expired_;
+      expired_, mark_qos2_, release_qos2_, drop_qos2_, set_retained_, clear_retained_;
   std::thread writer_;
   uint64_t commit_number_ = 0;
   std::chrono::milliseconds backoff_{0};
@@ -343,7 +359,8 @@ Status Store::Impl::open() {
 
 void Store::Impl::close_files() {
   for (Stmt* st : {&begin_, &commit_, &rollback_, &insert_, &delete_, &dead_letter_,
-                   &upsert_batch_, &evict_scan_, &expired_, &scan_, &fetch_, &count_, &depth_,
+                   &upsert_batch_, &evict_scan_, &expired_, &mark_qos2_, &release_qos2_,
+                   &drop_qos2_, &set_retained_, &clear_retained_, &scan_, &fetch_, &count_, &depth_,
                    &received_at_}) {
     *st = Stmt();
   }
@@ -411,7 +428,9 @@ Status Store::Impl::open_files() {
        {std::pair{&begin_, "BEGIN IMMEDIATE"}, {&commit_, "COMMIT"}, {&rollback_, "ROLLBACK"},
         {&insert_, kInsertSql}, {&delete_, kDeleteSql}, {&dead_letter_, kDeadLetterSql},
         {&upsert_batch_, kUpsertBatchSql}, {&evict_scan_, kEvictScanSql},
-        {&expired_, kExpiredSql}}) {
+        {&expired_, kExpiredSql}, {&mark_qos2_, kMarkQos2Sql},
+        {&release_qos2_, kReleaseQos2Sql}, {&drop_qos2_, kDropQos2Sql},
+        {&set_retained_, kSetRetainedSql}, {&clear_retained_, kClearRetainedSql}}) {
     auto s = Stmt::prepare(wdb_, sql);
     if (!s.is_ok()) return s.status().with_context("store");
     *stmt = std::move(s.value());
@@ -522,7 +541,7 @@ uint64_t Store::Impl::cap() const {
   return c;
 }
 
-Status Store::Impl::append(std::vector<NewRow> rows, Completion done) {
+Status Store::Impl::append(std::vector<NewRow> rows, Completion done, AppendExtras extras) {
   uint64_t bytes = 0;
   for (const NewRow& row : rows) {
     if (row.uplink.empty()) return invalid_argument("store: row without an uplink");
@@ -537,6 +556,7 @@ Status Store::Impl::append(std::vector<NewRow> rows, Completion done) {
   Op op;
   op.kind = Op::Kind::kAppend;
   op.rows = std::move(rows);
+  op.extras = std::move(extras);
   op.bytes = bytes;
   op.done = std::move(done);
   op.enqueued = std::chrono::steady_clock::now();
@@ -560,7 +580,8 @@ Status Store::Impl::append(std::vector<NewRow> rows, Completion done) {
                          " appends are waiting for the writer");
     }
     const uint64_t stored = bytes_stored_.load(std::memory_order_relaxed);
-    const bool over = stored + pending_bytes_ + bytes > limit;
+    // No rows (only extras): nothing the caps count, never refused for them.
+    const bool over = bytes > 0 && stored + pending_bytes_ + bytes > limit;
     if (over && (options_.on_full == FullPolicy::kReject || bytes > limit)) {
       rejected_.fetch_add(1, std::memory_order_relaxed);
       full_rejects_.fetch_add(1, std::memory_order_relaxed);
@@ -581,6 +602,72 @@ Status Store::Impl::append(std::vector<NewRow> rows, Completion done) {
   }
   work_cv_.notify_one();
   return Status::ok();
+}
+
+void Store::Impl::release_qos2(std::string client_id, uint16_t packet_id, Completion done) {
+  Op op;
+  op.kind = Op::Kind::kReleaseQos2;
+  op.marker = Qos2Marker{std::move(client_id), packet_id};
+  op.done = std::move(done);
+  enqueue(std::move(op));
+}
+
+void Store::Impl::drop_qos2(std::string client_id, Completion done) {
+  Op op;
+  op.kind = Op::Kind::kDropQos2;
+  op.marker.client_id = std::move(client_id);
+  op.done = std::move(done);
+  enqueue(std::move(op));
+}
+
+Result<std::map<std::string, std::vector<uint16_t>, std::less<>>> Store::Impl::qos2_received() {
+  std::lock_guard rl(read_mu_);
+  auto st = Stmt::prepare(rdb_, "SELECT client_id, packet_id FROM qos2_received ORDER BY client_id, packet_id");
+  if (!st.is_ok()) return st.status().with_context("store: qos2_received");
+  std::map<std::string, std::vector<uint16_t>, std::less<>> out;
+  int rc;
+  while ((rc = st->step()) == SQLITE_ROW) {
+    out[std::string(st->column_text(0))].push_back(static_cast<uint16_t>(st->column_int(1)));
+  }
+  if (rc != SQLITE_DONE) return sqlite_status(rc, rdb_.get(), "store: read qos2_received");
+  return out;
+}
+
+void Store::Impl::put_retained(Message msg, Completion done) {
+  Op op;
+  op.kind = Op::Kind::kPutRetained;
+  op.extras.retained = std::move(msg);
+  op.done = std::move(done);
+  enqueue(std::move(op));
+}
+
+Result<std::vector<Message>> Store::Impl::retained_messages() {
+  std::lock_guard rl(read_mu_);
+  auto st = Stmt::prepare(rdb_,
+                          "SELECT topic, payload, qos, props, client_id, username, protocol_version, "
+                          "received_at_ms FROM retained ORDER BY topic");
+  if (!st.is_ok()) return st.status().with_context("store: retained");
+  std::vector<Message> out;
+  int rc;
+  while ((rc = st->step()) == SQLITE_ROW) {
+    Message m;
+    m.topic = st->column_text(0);
+    m.payload = st->column_blob(1);
+    m.qos = static_cast<uint8_t>(st->column_int(2));
+    m.retain = true;
+    if (!st->column_is_null(3)) {
+      auto props = MessageProperties::decode(st->column_blob(3));
+      if (!props.is_ok()) return props.status().with_context("store: retained message of '" + m.topic + "'");
+      m.properties = std::move(props.value());
+    }
+    m.client_id = st->column_text(4);
+    m.username = st->column_text(5);
+    m.protocol_version = static_cast<uint8_t>(st->column_int(6));
+    m.received_at_ms = st->column_int(7);
+    out.push_back(std::move(m));
+  }
+  if (rc != SQLITE_DONE) return sqlite_status(rc, rdb_.get(), "store: read retained");
+  return out;
 }
 
 void Store::Impl::ack(std::string_view uplink, std::vector<int64_t> seqs, uint64_t batch_seq,
@@ -872,6 +959,45 @@ bool Store::Impl::evict(uint64_t need, int max_priority) {
   return true;
 }
 
+// Writes an append's extras. Requires: inside the writer's transaction.
+Status Store::Impl::write_extras(const AppendExtras& extras, int64_t now_ms) {
+  if (extras.qos2_received) {
+    ResetOnExit reset(mark_qos2_);
+    mark_qos2_.bind_text(1, extras.qos2_received->client_id);
+    mark_qos2_.bind_int(2, extras.qos2_received->packet_id);
+    mark_qos2_.bind_int(3, now_ms);
+    const int rc = mark_qos2_.step();
+    if (rc != SQLITE_DONE) return fail(sqlite_status(rc, wdb_.get(), "insert into qos2_received"), rc);
+  }
+  if (extras.retained) {
+    const Message& m = *extras.retained;
+    int rc;
+    if (m.payload.empty()) {
+      ResetOnExit reset(clear_retained_);
+      clear_retained_.bind_text(1, m.topic);
+      rc = clear_retained_.step();
+    } else {
+      const std::string props = m.properties.empty() ? std::string() : m.properties.encode();
+      ResetOnExit reset(set_retained_);
+      set_retained_.bind_text(1, m.topic);
+      set_retained_.bind_blob(2, m.payload);
+      set_retained_.bind_int(3, m.qos);
+      if (m.properties.empty()) {
+        set_retained_.bind_null(4);
+      } else {
+        set_retained_.bind_blob(4, props);
+      }
+      set_retained_.bind_text(5, m.client_id);
+      set_retained_.bind_text(6, m.username);
+      set_retained_.bind_int(7, m.protocol_version);
+      set_retained_.bind_int(8, m.received_at_ms);
+      rc = set_retained_.step();
+    }
+    if (rc != SQLITE_DONE) return fail(sqlite_status(rc, wdb_.get(), "write retained"), rc);
+  }
+  return Status::ok();
+}
+
 Status Store::Impl::commit_group(std::vector<Op>& group, std::vector<std::string_view>& touched,
                                  int64_t& first_seq) {
   if (!writable()) return health();
@@ -903,7 +1029,7 @@ Status Store::Impl::commit_group(std::vector<Op>& group, std::vector<std::string
   for (Op& op : group) {
     if (op.kind == Op::Kind::kAppend) {
       const uint64_t stored = bytes_stored_.load(std::memory_order_relaxed);
-      if (stored + op.bytes > limit) {
+      if (op.bytes > 0 && stored + op.bytes > limit) {
         int max_priority = 0;
         for (const NewRow& row : op.rows) max_priority = std::max(max_priority, row.priority);
         const bool room = op.bytes <= limit && options_.on_full == FullPolicy::kEvict &&
@@ -951,6 +1077,18 @@ Status Store::Impl::commit_group(std::vector<Op>& group, std::vector<std::string
       }
       rows_stored_.fetch_add(op.rows.size(), std::memory_order_relaxed);
       bytes_stored_.fetch_add(op.bytes, std::memory_order_relaxed);
+      if (Status s = write_extras(op.extras, now_ms); !s.is_ok()) return failed(s);
+    } else if (op.kind == Op::Kind::kPutRetained) {
+      if (Status s = write_extras(op.extras, now_ms); !s.is_ok()) return failed(s);
+    } else if (op.kind == Op::Kind::kReleaseQos2 || op.kind == Op::Kind::kDropQos2) {
+      Stmt& st = op.kind == Op::Kind::kReleaseQos2 ? release_qos2_ : drop_qos2_;
+      ResetOnExit reset(st);
+      st.bind_text(1, op.marker.client_id);
+      if (op.kind == Op::Kind::kReleaseQos2) st.bind_int(2, op.marker.packet_id);
+      rc = st.step();
+      if (rc != SQLITE_DONE) {
+        return failed(fail(sqlite_status(rc, wdb_.get(), "delete from qos2_received"), rc));
+      }
     } else if (op.kind == Op::Kind::kAck) {
       for (int64_t seq : op.seqs) {
         bool gone = false;
@@ -1304,9 +1442,20 @@ Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options, const Cl
 Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Store::~Store() = default;
 
-Status Store::append(std::vector<NewRow> rows, Completion done) {
-  return impl_->append(std::move(rows), std::move(done));
+Status Store::append(std::vector<NewRow> rows, Completion done, AppendExtras extras) {
+  return impl_->append(std::move(rows), std::move(done), std::move(extras));
 }
+void Store::release_qos2(std::string client_id, uint16_t packet_id, Completion done) {
+  impl_->release_qos2(std::move(client_id), packet_id, std::move(done));
+}
+void Store::drop_qos2(std::string client_id, Completion done) {
+  impl_->drop_qos2(std::move(client_id), std::move(done));
+}
+Result<std::map<std::string, std::vector<uint16_t>, std::less<>>> Store::qos2_received() {
+  return impl_->qos2_received();
+}
+void Store::put_retained(Message msg, Completion done) { impl_->put_retained(std::move(msg), std::move(done)); }
+Result<std::vector<Message>> Store::retained_messages() { return impl_->retained_messages(); }
 Result<std::vector<StoredRow>> Store::lease(std::string_view uplink, size_t max_rows,
                                             size_t max_bytes) {
   return impl_->lease(uplink, max_rows, max_bytes);

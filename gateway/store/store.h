@@ -13,6 +13,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -150,6 +151,23 @@ struct PriorityDepth {
   int64_t oldest_received_at_ms = 0;  // wall-clock ms of the lowest seq
 };
 
+// An inbound QoS 2 PUBLISH the broker answered with PUBREC (MQTT 5.0
+// §4.3.3): (client id, packet id) until its PUBREL. Table qos2_received.
+struct Qos2Marker {
+  std::string client_id;
+  uint16_t packet_id = 0;
+  bool operator==(const Qos2Marker&) const = default;
+};
+
+// What an append writes besides its rows, in the same transaction (issue 3).
+struct AppendExtras {
+  // Record (client id, packet id) as received (replacing an older record).
+  std::optional<Qos2Marker> qos2_received;
+  // The retained message of retained->topic: replaced by it, or deleted when
+  // its payload is empty (MQTT 5.0 §3.3.1.3).
+  std::optional<Message> retained;
+};
+
 class Store {
  public:
   using Completion = std::function<void(const Status&)>;
@@ -170,7 +188,31 @@ class Store {
   // max_pending appends are already waiting (backpressure), kResourceExhausted
   // when the store is full (on_full: reject, or nothing it may evict), or the
   // error after a failed commit (see health()).
-  Status append(std::vector<NewRow> rows, Completion done);
+  // `extras` are written in the same transaction as the rows, and only when
+  // the rows are (an append refused by on_full writes neither). An append
+  // with no rows but extras is never refused for the caps (it stores no
+  // message), only for backpressure or a failed store.
+  Status append(std::vector<NewRow> rows, Completion done, AppendExtras extras = {});
+
+  // Deletes the QoS 2 record of (client_id, packet_id) (the PUBREL came).
+  // Runs on the writer like ack(); `done` runs after the commit (never
+  // refused for backpressure: the queue of such ops is bounded by the
+  // broker's receive maximum).
+  void release_qos2(std::string client_id, uint16_t packet_id, Completion done = {});
+  // Deletes every QoS 2 record of `client_id` (its session ended).
+  void drop_qos2(std::string client_id, Completion done = {});
+  // Every QoS 2 record on disk, by client id, packet ids ascending. Reads
+  // the committed state (read connection); for startup. Blocks.
+  Result<std::map<std::string, std::vector<uint16_t>, std::less<>>> qos2_received();
+
+  // Sets (or, with an empty payload, deletes) the retained message of
+  // msg.topic without a message to store, e.g. one the broker published
+  // itself. Runs on the writer like ack(); `done` after the commit.
+  void put_retained(Message msg, Completion done = {});
+  // Every retained message on disk, by topic. Reads the committed state
+  // (read connection); for startup. Blocks. Errors: SQLite's, kDataLoss
+  // for undecodable properties.
+  Result<std::vector<Message>> retained_messages();
 
   // Leases the next rows of `uplink` not already leased, at most `max_rows`
   // rows and `max_bytes` of payload (always at least one row when any is

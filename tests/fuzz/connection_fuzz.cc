@@ -24,7 +24,7 @@ using namespace gw::broker;
 class Host final : public ConnectionHost {
  public:
   ConnectDecision on_connect(Connection&, const mqtt::Connect&) override { return {}; }
-  void ingest(Connection&, Message msg, uint64_t token) override {
+  void ingest(Connection&, Message msg, uint64_t token, std::optional<uint16_t>) override {
     if (token != 0) tokens.push_back(token);
     echo.push_back(std::move(msg));
   }

@@ -1,5 +1,5 @@
 // MQTT.js (v5) against the edge-gateway broker: QoS 2, user properties,
-// topic alias, request/response, will. Usage: node mqttjs_test.js PORT
+// topic aliases both ways, request/response, will. Usage: node mqttjs_test.js PORT
 // Prints one line per check; exits 0 only when every check passed.
 'use strict';
 const mqtt = require('mqtt');
@@ -83,6 +83,30 @@ async function topicAlias() {
   await Promise.all([sub.endAsync(), pub.endAsync()]);
 }
 
+// Server -> client aliases: the subscriber advertises Topic Alias Maximum 2;
+// the broker sends repeats as alias-only PUBLISHes (empty topic on the wire)
+// that MQTT.js must resolve, and never an alias above 2 (MQTT.js would
+// disconnect with "outside the advertised Topic Alias Maximum").
+async function outboundTopicAlias() {
+  const sub = await client('js-oa-sub', { properties: { topicAliasMaximum: 2 } });
+  await sub.subscribeAsync('js/oa/#', { qos: 1 });
+  const pub = await client('js-oa-pub');
+  const topics = ['one', 'one', 'two', 'three', 'one', 'two', 'three', 'one'].map((t) => `js/oa/${t}`);
+  const arriving = collect(sub, topics.length);
+  for (let i = 0; i < topics.length; i++) await pub.publishAsync(topics[i], `m${i}`, { qos: 1 });
+  const got = await arriving;
+  check('outbound alias count', got.length === topics.length, `${got.length} of ${topics.length}`);
+  check('outbound alias topics resolved', got.every((m, i) => m.topic === topics[i] && m.payload.toString() === `m${i}`),
+        JSON.stringify(got.map((m) => [m.topic, m.payload.toString()])));
+  const wire = got.map((m) => [m.packet.topic, (m.packet.properties || {}).topicAlias]);
+  // one: alias 1 (then alias only), two: alias 2, three: no alias left.
+  const want = [['js/oa/one', 1], ['', 1], ['js/oa/two', 2], ['js/oa/three', undefined], ['', 1], ['', 2],
+    ['js/oa/three', undefined], ['', 1]];
+  check('outbound aliases on the wire', JSON.stringify(wire) === JSON.stringify(want), JSON.stringify(wire));
+  check('subscriber still connected', sub.connected, 'disconnected');
+  await Promise.all([sub.endAsync(), pub.endAsync()]);
+}
+
 async function requestResponse() {
   const responder = await client('js-rr-responder');
   await responder.subscribeAsync('js/req', { qos: 1 });
@@ -129,7 +153,7 @@ async function will() {
 }
 
 (async () => {
-  for (const t of [qos2, userProperties, topicAlias, requestResponse, will]) {
+  for (const t of [qos2, userProperties, topicAlias, outboundTopicAlias, requestResponse, will]) {
     try {
       await t();
     } catch (e) {

@@ -60,9 +60,38 @@ CREATE INDEX dead_letters_by_route ON dead_letters (route, seq);
 CREATE INDEX messages_by_priority ON messages (priority, seq);
 )sql";
 
+// Version 2 -> 3 (issue 3): inbound QoS 2 packet identifiers the broker
+// answered with PUBREC and has not seen PUBREL for, per client id. Written in
+// the transaction that stores the message, so "stored" and "received" cannot
+// diverge; a retransmitted PUBLISH (DUP) is then not stored twice, even after
+// a restart.
+constexpr const char* kV3 = R"sql(
+CREATE TABLE qos2_received (
+  client_id      TEXT    NOT NULL,
+  packet_id      INTEGER NOT NULL,
+  received_at_ms INTEGER NOT NULL,
+  PRIMARY KEY (client_id, packet_id)
+) WITHOUT ROWID;
+)sql";
+
+// Version 3 -> 4 (issue 3): the broker's retained messages (MQTT 5.0
+// §3.3.1.3), one per topic, so they survive a restart.
+constexpr const char* kV4 = R"sql(
+CREATE TABLE retained (
+  topic            TEXT    PRIMARY KEY,
+  payload          BLOB    NOT NULL,
+  qos              INTEGER NOT NULL,
+  props            BLOB,
+  client_id        TEXT    NOT NULL,
+  username         TEXT    NOT NULL,
+  protocol_version INTEGER NOT NULL,
+  received_at_ms   INTEGER NOT NULL
+);
+)sql";
+
 // migrations[i] takes a database from version i to i + 1. Append, never edit:
 // files on disk have run the older steps already.
-constexpr const char* kMigrations[] = {kV1, kV2};
+constexpr const char* kMigrations[] = {kV1, kV2, kV3, kV4};
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
 }  // namespace

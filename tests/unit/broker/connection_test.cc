@@ -25,13 +25,24 @@ class FakeHost : public ConnectionHost {
   struct Ingested {
     Message msg;
     uint64_t token;
+    std::optional<uint16_t> qos2_packet_id;
+  };
+  struct Release {
+    uint16_t packet_id;
+    uint64_t token;
   };
   // ConnectionHost:
   ConnectDecision on_connect(Connection&, const mqtt::Connect& c) override {
     connects.push_back(c);
     return decision;
   }
-  void ingest(Connection&, Message msg, uint64_t token) override { ingested.push_back({std::move(msg), token}); }
+  void ingest(Connection&, Message msg, uint64_t token, std::optional<uint16_t> qos2_packet_id) override {
+    ingested.push_back({std::move(msg), token, qos2_packet_id});
+  }
+  void release_qos2(Connection& conn, uint16_t packet_id, uint64_t token) override {
+    releases.push_back({packet_id, token});
+    if (!hold_releases) conn.on_release_done(token, Status::ok());
+  }
   void route(const Message& msg, const Connection*) override { routed.push_back(msg); }
   bool subscribe(Connection&, const std::string& f, const SubscriptionOptions& o) override {
     const bool is_new = subs.count(f) == 0;
@@ -53,6 +64,8 @@ class FakeHost : public ConnectionHost {
   }
 
   ConnectDecision decision;
+  bool hold_releases = false;  // answer release_qos2() later, from the test
+  std::vector<Release> releases;
   std::vector<mqtt::Connect> connects;
   std::vector<Ingested> ingested;
   std::vector<Message> routed;
@@ -382,6 +395,118 @@ TEST_F(ConnectionTest, Qos2InboundExactlyOnce) {
   EXPECT_EQ(host_.ingested.size(), 2u);
 }
 
+// Issue 3: the QoS 2 packet id goes to the host with the message (to be
+// recorded in the same transaction), and PUBCOMP waits until the host has
+// forgotten it, in PUBREL order.
+TEST_F(ConnectionTest, Qos2PacketIdGoesWithTheMessageAndPubcompWaitsForTheRelease) {
+  connect(ProtocolVersion::kV5);
+  host_.hold_releases = true;
+  publish(ProtocolVersion::kV5, "t", 1, 4);
+  publish(ProtocolVersion::kV5, "t", 2, 5);
+  publish(ProtocolVersion::kV5, "t", 2, 6);
+  ASSERT_EQ(host_.ingested.size(), 3u);
+  EXPECT_EQ(host_.ingested[0].qos2_packet_id, std::nullopt);
+  EXPECT_EQ(host_.ingested[1].qos2_packet_id, std::optional<uint16_t>(5));
+  EXPECT_EQ(host_.ingested[2].qos2_packet_id, std::optional<uint16_t>(6));
+  for (const auto& i : host_.ingested) conn_->on_ingest_done(i.token, Status::ok());
+  EXPECT_EQ(take(ProtocolVersion::kV5).size(), 3u);  // PUBACK 4, PUBREC 5, PUBREC 6
+  conn_->on_bytes(bytes(mqtt::Pubrel{5, ReasonCode::kSuccess, {}}, ProtocolVersion::kV5));
+  conn_->on_bytes(bytes(mqtt::Pubrel{6, ReasonCode::kSuccess, {}}, ProtocolVersion::kV5));
+  conn_->on_bytes(bytes(mqtt::Pubrel{77, ReasonCode::kSuccess, {}}, ProtocolVersion::kV5));  // unknown id
+  ASSERT_EQ(host_.releases.size(), 2u);  // the unknown id is not the host's business
+  EXPECT_TRUE(take(ProtocolVersion::kV5).empty()) << "no PUBCOMP before the record is gone";
+  // Until PUBCOMP the flow is open: a retransmission is still a duplicate.
+  publish(ProtocolVersion::kV5, "t", 2, 5);
+  EXPECT_EQ(host_.ingested.size(), 3u);
+  take(ProtocolVersion::kV5);
+  conn_->on_release_done(host_.releases[1].token, Status::ok());  // 6 first: still waits for 5
+  EXPECT_TRUE(take(ProtocolVersion::kV5).empty());
+  conn_->on_release_done(host_.releases[0].token, Status::ok());
+  auto out = take(ProtocolVersion::kV5);
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(std::get<mqtt::Pubcomp>(out[0]).packet_id, 5);
+  EXPECT_EQ(std::get<mqtt::Pubcomp>(out[1]).packet_id, 6);
+  EXPECT_EQ(std::get<mqtt::Pubcomp>(out[2]).packet_id, 77);
+  EXPECT_EQ(std::get<mqtt::Pubcomp>(out[2]).reason_code, ReasonCode::kPacketIdentifierNotFound);
+  EXPECT_TRUE(conn_->qos2_received().empty());
+}
+
+// A failed release keeps the record and closes, so the client sends the
+// PUBREL again on its next connection (no PUBCOMP claims a forgotten id).
+TEST_F(ConnectionTest, FailedReleaseSendsNoPubcompAndDisconnects) {
+  connect(ProtocolVersion::kV5);
+  host_.hold_releases = true;
+  publish(ProtocolVersion::kV5, "t", 2, 5);
+  conn_->on_ingest_done(host_.ingested[0].token, Status::ok());
+  take(ProtocolVersion::kV5);
+  conn_->on_bytes(bytes(mqtt::Pubrel{5, ReasonCode::kSuccess, {}}, ProtocolVersion::kV5));
+  conn_->on_release_done(host_.releases[0].token, unavailable("disk gone"));
+  auto out = take(ProtocolVersion::kV5);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(std::get<mqtt::Disconnect>(out[0]).reason_code, ReasonCode::kUnspecifiedError);
+  EXPECT_TRUE(conn_->close_requested());
+  EXPECT_EQ(host_.state.qos2_received, (std::set<uint16_t>{5}));
+}
+
+// After a gateway restart the records come back without a session: the
+// CONNACK says Session Present 0, a retransmission (DUP) of a recorded id is
+// answered PUBREC without a second copy, its PUBREL completes it; a first
+// delivery (no DUP) reusing a recorded id is a new message.
+TEST_F(ConnectionTest, RestoredQos2RecordsMatchOnlyRetransmissions) {
+  for (ProtocolVersion v : {ProtocolVersion::kV311, ProtocolVersion::kV5}) {
+    SCOPED_TRACE(static_cast<int>(v));
+    conn_.reset();
+    host_.ingested.clear();
+    host_.decision = {};
+    host_.decision.resume.qos2_received = {5, 6};
+    host_.decision.resume.qos2_restored = {5, 6};
+    mqtt::Connect c;
+    c.clean_start = false;
+    EXPECT_FALSE(connect(v, c).session_present);
+    EXPECT_EQ(conn_->qos2_received(), (std::set<uint16_t>{5, 6}));
+    mqtt::Publish dup;
+    dup.topic = "t";
+    dup.payload = "again";
+    dup.qos = 2;
+    dup.packet_id = 5;
+    dup.dup = true;
+    conn_->on_bytes(bytes(dup, v));
+    EXPECT_TRUE(host_.ingested.empty());
+    auto out = take(v);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(std::get<mqtt::Pubrec>(out[0]).packet_id, 5);
+    conn_->on_bytes(bytes(mqtt::Pubrel{5, ReasonCode::kSuccess, {}}, v));
+    out = take(v);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(std::get<mqtt::Pubcomp>(out[0]).reason_code, ReasonCode::kSuccess);
+    publish(v, "t", 2, 6);  // no DUP: the client moved on; a new message
+    ASSERT_EQ(host_.ingested.size(), 1u);
+    EXPECT_EQ(host_.ingested[0].qos2_packet_id, std::optional<uint16_t>(6));
+    conn_->on_ingest_done(host_.ingested[0].token, Status::ok());
+    out = take(v);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(std::get<mqtt::Pubrec>(out[0]).packet_id, 6);
+    // Now a record of this connection: a DUP or not, it is a duplicate.
+    publish(v, "t", 2, 6);
+    EXPECT_EQ(host_.ingested.size(), 1u);
+  }
+}
+
+// Restored records are unknown to a v5 client told Session Present 0, so they
+// do not count against the Receive Maximum it must respect.
+TEST_F(ConnectionTest, RestoredRecordsDoNotCountAgainstReceiveMaximum) {
+  ConnectionOptions o;
+  o.receive_maximum = 2;
+  make(o);
+  host_.decision.resume.qos2_received = {1, 2, 3};
+  host_.decision.resume.qos2_restored = {1, 2, 3};
+  connect(ProtocolVersion::kV5);
+  publish(ProtocolVersion::kV5, "t", 2, 10);
+  publish(ProtocolVersion::kV5, "t", 2, 11);
+  EXPECT_FALSE(conn_->close_requested());
+  EXPECT_EQ(host_.ingested.size(), 2u);
+}
+
 TEST_F(ConnectionTest, Qos2RefusedV5GetsPubrecWithReason) {
   connect(ProtocolVersion::kV5);
   publish(ProtocolVersion::kV5, "t", 2, 3);
@@ -598,6 +723,125 @@ TEST_F(ConnectionTest, OutboundRespectsClientReceiveMaximumAndPacketSize) {
   conn_->deliver(big, 0, false, {});
   EXPECT_EQ(conn_->take_output(), "");  // §3.1.2.11.4: never larger than the client allows
   EXPECT_EQ(conn_->counters().dropped_outbound, 1u);
+}
+
+// ---- Outbound topic aliases (issue 3, MQTT 5.0 §3.3.2.3.4) ----------------
+
+// Sends `topics` in order at QoS 0 and returns what went out as (topic, alias).
+std::vector<std::pair<std::string, std::optional<uint16_t>>> sent_aliases(Connection& conn,
+                                                                            const std::vector<std::string>& topics,
+                                                                            ProtocolVersion v) {
+  for (const std::string& t : topics) {
+    Message m;
+    m.topic = t;
+    m.payload = "p";
+    conn.deliver(m, 0, false, {});
+  }
+  std::vector<std::pair<std::string, std::optional<uint16_t>>> out;
+  for (const auto& p : decode_all(conn.take_output(), v)) {
+    const auto& pub = std::get<mqtt::Publish>(p);
+    out.emplace_back(pub.topic, pub.properties.topic_alias);
+  }
+  return out;
+}
+
+TEST_F(ConnectionTest, OutboundTopicAliasesRespectTheClientsMaximum) {
+  mqtt::Connect c;
+  c.properties.topic_alias_maximum = 2;
+  connect(ProtocolVersion::kV5, c);
+  using A = std::optional<uint16_t>;
+  const auto out = sent_aliases(*conn_, {"plant/a", "plant/a", "plant/b", "plant/c", "plant/a", "plant/c", "plant/b"},
+                                ProtocolVersion::kV5);
+  const std::vector<std::pair<std::string, A>> want = {
+      {"plant/a", A(1)},  // first time: topic and the alias it gets
+      {"", A(1)},         // then the alias alone
+      {"plant/b", A(2)},
+      {"plant/c", A()},  // the client's maximum (2) is reached: no alias, never a third one
+      {"", A(1)},
+      {"plant/c", A()},
+      {"", A(2)},
+  };
+  EXPECT_EQ(out, want);
+}
+
+TEST_F(ConnectionTest, NoOutboundTopicAliasesWithoutAClientMaximumOrOnV311) {
+  connect(ProtocolVersion::kV5);  // no Topic Alias Maximum: 0 (§3.1.2.11.5)
+  for (const auto& [topic, alias] : sent_aliases(*conn_, {"t", "t"}, ProtocolVersion::kV5)) {
+    EXPECT_EQ(topic, "t");
+    EXPECT_FALSE(alias);
+  }
+  conn_.reset();
+  connect(ProtocolVersion::kV311);
+  EXPECT_EQ(sent_aliases(*conn_, {"t", "t"}, ProtocolVersion::kV311).size(), 2u);
+}
+
+TEST_F(ConnectionTest, OutboundTopicAliasesAreCappedByOurOptionAndResetOnReconnect) {
+  ConnectionOptions o;
+  o.max_outbound_topic_aliases = 1;
+  make(o);
+  mqtt::Connect c;
+  c.properties.topic_alias_maximum = 10;
+  connect(ProtocolVersion::kV5, c);
+  using A = std::optional<uint16_t>;
+  EXPECT_EQ(sent_aliases(*conn_, {"x", "y", "x", "y"}, ProtocolVersion::kV5),
+            (std::vector<std::pair<std::string, A>>{{"x", A(1)}, {"y", A()}, {"", A(1)}, {"y", A()}}));
+  // A new connection knows no alias: the topic goes out again first.
+  conn_.reset();
+  make(o);
+  connect(ProtocolVersion::kV5, c);
+  EXPECT_EQ(sent_aliases(*conn_, {"x", "x"}, ProtocolVersion::kV5),
+            (std::vector<std::pair<std::string, A>>{{"x", A(1)}, {"", A(1)}}));
+}
+
+// A PUBLISH dropped as too large for the client must not leave an alias the
+// client never learned.
+TEST_F(ConnectionTest, DroppedOversizedPublishAssignsNoAlias) {
+  mqtt::Connect c;
+  c.properties.topic_alias_maximum = 5;
+  c.properties.maximum_packet_size = 64;
+  connect(ProtocolVersion::kV5, c);
+  Message big;
+  big.topic = "t/big";
+  big.payload = std::string(100, 'x');
+  conn_->deliver(big, 0, false, {});
+  EXPECT_TRUE(conn_->take_output().empty());
+  EXPECT_EQ(conn_->counters().dropped_outbound, 1u);
+  using A = std::optional<uint16_t>;
+  EXPECT_EQ(sent_aliases(*conn_, {"t/big", "t/big"}, ProtocolVersion::kV5),
+            (std::vector<std::pair<std::string, A>>{{"t/big", A(1)}, {"", A(1)}}));
+}
+
+// QoS 1 in flight across a reconnect: the resent PUBLISH carries its topic on
+// the new connection (aliases do not survive it).
+TEST_F(ConnectionTest, ResentPublishOnANewConnectionCarriesItsTopic) {
+  mqtt::Connect c;
+  c.properties.topic_alias_maximum = 5;
+  c.properties.session_expiry_interval_s = 60;
+  connect(ProtocolVersion::kV5, c);
+  Message m;
+  m.topic = "t/q1";
+  m.payload = "p";
+  conn_->deliver(m, 1, false, {});
+  conn_->deliver(m, 1, false, {});
+  auto out = take(ProtocolVersion::kV5);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(std::get<mqtt::Publish>(out[1]).topic, "");
+  conn_->on_transport_closed();
+  host_.decision.session_present = true;
+  host_.decision.resume = std::move(host_.state);
+  conn_.reset();
+  make();
+  c.clean_start = false;
+  c.version = ProtocolVersion::kV5;
+  c.client_id = "dev-1";
+  conn_->on_bytes(bytes(c, ProtocolVersion::kV5));
+  out = take(ProtocolVersion::kV5);
+  ASSERT_EQ(out.size(), 3u);
+  const auto& first = std::get<mqtt::Publish>(out[1]);
+  EXPECT_TRUE(first.dup);
+  EXPECT_EQ(first.topic, "t/q1");
+  EXPECT_EQ(first.properties.topic_alias, std::optional<uint16_t>(1));
+  EXPECT_EQ(std::get<mqtt::Publish>(out[2]).topic, "");
 }
 
 TEST_F(ConnectionTest, OutboundQos2Flow) {

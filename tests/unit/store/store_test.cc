@@ -125,7 +125,7 @@ TEST_F(StoreTest, OpenCreatesFolderWalAndSchemaVersion) {
   ASSERT_TRUE(store);
   EXPECT_TRUE(store->health().is_ok());
   RawDb raw(options().path);
-  EXPECT_EQ(raw.int_query("PRAGMA user_version"), 2);
+  EXPECT_EQ(raw.int_query("PRAGMA user_version"), 4);
   EXPECT_EQ(raw.text_query("PRAGMA journal_mode"), "wal");
   EXPECT_EQ(raw.int_query("SELECT count(*) FROM sqlite_master WHERE name = 'messages_by_uplink'"),
             1);
@@ -623,6 +623,167 @@ TEST_F(StoreTest, ConcurrentAppendLeaseAckDeliversEachRowOnce) {
   EXPECT_EQ(acked_twice, 0);
   EXPECT_EQ(acked.size(), kTotal);
   EXPECT_EQ(*store->count("c"), 0);
+}
+
+// ---- Broker state (issue 3) ---------------------------------------------------
+
+// The QoS 2 marker lands in the same transaction as the message's rows: once
+// the completion says OK both are visible to another connection, and both
+// survive a reopen.
+TEST_F(StoreTest, Qos2MarkerIsCommittedWithTheRowsAndSurvivesReopen) {
+  {
+    auto store = open();
+    ASSERT_TRUE(store);
+    std::promise<std::pair<int64_t, int64_t>> seen;
+    auto f = seen.get_future();
+    AppendExtras extras;
+    extras.qos2_received = Qos2Marker{"dev-1", 42};
+    const std::string path = options().path;
+    ASSERT_TRUE(store
+                    ->append(one(make_row("c", 0, "x")),
+                             [&seen, path](const Status& st) {
+                               EXPECT_TRUE(st.is_ok());
+                               RawDb raw(path);
+                               seen.set_value({raw.int_query("SELECT count(*) FROM messages"),
+                                               raw.int_query("SELECT count(*) FROM qos2_received "
+                                                             "WHERE client_id = 'dev-1' AND packet_id = 42")});
+                             },
+                             std::move(extras))
+                    .is_ok());
+    EXPECT_EQ(f.get(), std::make_pair(int64_t{1}, int64_t{1}));
+  }
+  auto store = open();
+  ASSERT_TRUE(store);
+  auto markers = store->qos2_received();
+  ASSERT_TRUE(markers.is_ok()) << markers.status().to_string();
+  ASSERT_EQ(markers->size(), 1u);
+  EXPECT_EQ(markers->at("dev-1"), std::vector<uint16_t>{42});
+}
+
+// A message no route wants still needs its marker: an append with no rows
+// writes only the marker, even when the queue is full (it stores no message).
+TEST_F(StoreTest, MarkerOnlyAppendIsWrittenEvenWhenTheQueueIsFull) {
+  auto o = options();
+  o.max_bytes = 200;
+  o.on_full = FullPolicy::kReject;
+  auto store = open(o);
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(append_sync(*store, one(make_row("c", 0, std::string(100, 'x')))).is_ok());
+  // Full now: a message is refused, and its marker is not written.
+  AppendExtras refused;
+  refused.qos2_received = Qos2Marker{"dev-1", 1};
+  EXPECT_EQ(store->append(one(make_row("c", 0, std::string(100, 'y'))), [](const Status&) {}, refused).code(),
+            StatusCode::kResourceExhausted);
+  std::promise<Status> p;
+  AppendExtras only;
+  only.qos2_received = Qos2Marker{"dev-1", 2};
+  ASSERT_TRUE(store->append({}, [&p](const Status& st) { p.set_value(st); }, only).is_ok());
+  EXPECT_TRUE(p.get_future().get().is_ok());
+  RawDb raw(o.path);
+  EXPECT_EQ(raw.int_query("SELECT count(*) FROM messages"), 1);
+  EXPECT_EQ(raw.int_query("SELECT group_concat(packet_id) FROM qos2_received"), 2);
+}
+
+TEST_F(StoreTest, ReleaseDeletesOneMarkerAndDropDeletesAClientsMarkers) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  for (auto [cid, id] : {std::pair{"a", 1}, {"a", 2}, {"a", 3}, {"b", 1}}) {
+    AppendExtras e;
+    e.qos2_received = Qos2Marker{cid, static_cast<uint16_t>(id)};
+    ASSERT_TRUE(store->append({}, [](const Status&) {}, e).is_ok());
+  }
+  std::promise<Status> released;
+  store->release_qos2("a", 2, [&released](const Status& st) { released.set_value(st); });
+  EXPECT_TRUE(released.get_future().get().is_ok());
+  auto markers = store->qos2_received();
+  ASSERT_TRUE(markers.is_ok());
+  EXPECT_EQ(markers->at("a"), (std::vector<uint16_t>{1, 3}));
+  EXPECT_EQ(markers->at("b"), (std::vector<uint16_t>{1}));
+  store->drop_qos2("a");
+  store->flush();
+  markers = store->qos2_received();
+  ASSERT_TRUE(markers.is_ok());
+  EXPECT_EQ(markers->count("a"), 0u);
+  EXPECT_EQ(markers->count("b"), 1u);
+}
+
+// A version 2 file (before issue 3) is migrated in place, rows kept.
+TEST_F(StoreTest, Version2FileIsMigratedKeepingItsRows) {
+  {
+    auto store = open();
+    ASSERT_TRUE(store);
+    ASSERT_TRUE(append_sync(*store, one(make_row("c", 0, "old"))).is_ok());
+  }
+  {
+    RawDb raw(options().path);
+    raw.exec("DROP TABLE qos2_received; DROP TABLE retained; PRAGMA user_version = 2");
+  }
+  auto store = open();
+  ASSERT_TRUE(store);
+  EXPECT_EQ(*store->count("c"), 1);
+  RawDb raw(options().path);
+  EXPECT_EQ(raw.int_query("SELECT count(*) FROM qos2_received"), 0);
+  EXPECT_EQ(raw.int_query("SELECT count(*) FROM retained"), 0);
+}
+
+// Retained messages: set with a message's rows (same transaction) or alone,
+// replaced per topic, cleared by an empty payload, read back after a reopen
+// with every field.
+TEST_F(StoreTest, RetainedMessagesAreSetReplacedClearedAndSurviveReopen) {
+  Message a;
+  a.topic = "plant/1/state";
+  a.payload = "on";
+  a.qos = 1;
+  a.retain = true;
+  a.properties.user = {{"k", "v"}};
+  a.properties.content_type = "text/plain";
+  a.client_id = "dev-1";
+  a.username = "line-1";
+  a.protocol_version = 5;
+  a.received_at_ms = 1'700'000'000'123;
+  {
+    auto store = open();
+    ASSERT_TRUE(store);
+    AppendExtras with_rows;
+    with_rows.retained = a;
+    std::promise<Status> p;
+    ASSERT_TRUE(store->append(one(make_row("c", 0, "on")), [&p](const Status& st) { p.set_value(st); }, with_rows)
+                    .is_ok());
+    ASSERT_TRUE(p.get_future().get().is_ok());
+    Message b = a;
+    b.topic = "plant/2/state";
+    b.payload = "off";
+    b.properties = {};
+    store->put_retained(b);
+    Message gone = b;
+    gone.topic = "plant/3/state";
+    store->put_retained(gone);
+    gone.payload.clear();  // and cleared again
+    store->put_retained(gone);
+    Message replaced = b;
+    replaced.payload = "half";
+    AppendExtras only;
+    only.retained = replaced;
+    ASSERT_TRUE(store->append({}, [](const Status&) {}, only).is_ok());
+    store->flush();
+  }
+  auto store = open();
+  ASSERT_TRUE(store);
+  auto retained = store->retained_messages();
+  ASSERT_TRUE(retained.is_ok()) << retained.status().to_string();
+  ASSERT_EQ(retained->size(), 2u);
+  EXPECT_EQ((*retained)[0], a);
+  EXPECT_EQ((*retained)[1].topic, "plant/2/state");
+  EXPECT_EQ((*retained)[1].payload, "half");
+  EXPECT_TRUE((*retained)[1].properties.empty());
+  Message clear;
+  clear.topic = "plant/1/state";
+  store->put_retained(clear);
+  store->flush();
+  retained = store->retained_messages();
+  ASSERT_TRUE(retained.is_ok());
+  ASSERT_EQ(retained->size(), 1u);
+  EXPECT_EQ((*retained)[0].topic, "plant/2/state");
 }
 
 }  // namespace
