@@ -50,20 +50,11 @@ default_route: drop
   }
 
   void start_gateway() {
-    ++runs_;
-    gateway_ = std::make_unique<Process>(
-        std::vector<std::string>{built_binary("gateway/app/edge-gateway").string(), "run", "--config",
-                                 config_.string(), "--log-level", "debug"},
-        log_path(runs_));
-    ASSERT_TRUE(wait_for_port(device_port_)) << read_file(log_path(runs_));
+    std::string error;
+    ASSERT_TRUE(gateway_.start(config_, &error)) << error;
   }
-  void kill_gateway() { gateway_->kill(SIGKILL); }
-  std::filesystem::path log_path(int run) const { return dir_ / ("gateway-" + std::to_string(run) + ".log"); }
-  std::string logs() const {
-    std::string all;
-    for (int i = 1; i <= runs_; ++i) all += read_file(log_path(i));
-    return all.size() > 6000 ? all.substr(all.size() - 6000) : all;
-  }
+  void kill_gateway() { gateway_.process().kill(SIGKILL); }
+  std::string logs() const { return gateway_.logs(); }
 
   static mqtt::Publish message(const std::string& topic, const std::string& stream, int n, uint8_t qos,
                                uint16_t packet_id) {
@@ -97,8 +88,7 @@ default_route: drop
   Mosquitto cloud_;
   CloudSink sink_{cloud_.port(), dir_.path()};
   std::filesystem::path config_;
-  std::unique_ptr<Process> gateway_;
-  int runs_ = 0;
+  GatewayRuns gateway_{dir_.path(), device_port_, {"--log-level", "debug"}};
 };
 
 // QoS 2 PUBLISH, PUBREC, kill -9, restart; the client reconnects without

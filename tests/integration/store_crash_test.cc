@@ -54,25 +54,15 @@ default_route: drop
   }
 
   void start_gateway() {
-    ++runs_;
-    gateway_ = std::make_unique<Process>(
-        std::vector<std::string>{built_binary("gateway/app/edge-gateway").string(), "run", "--config",
-                                 config_.string()},
-        dir_ / ("gateway-" + std::to_string(runs_) + ".log"));
-    ASSERT_TRUE(wait_for_port(device_port_)) << read_file(dir_ / ("gateway-" + std::to_string(runs_) + ".log"));
+    std::string error;
+    ASSERT_TRUE(gateway_.start(config_, &error)) << error;
   }
-
-  std::string logs() const {
-    std::string all;
-    for (int i = 1; i <= runs_; ++i) all += read_file(dir_ / ("gateway-" + std::to_string(i) + ".log"));
-    return all.size() > 6000 ? all.substr(all.size() - 6000) : all;
-  }
+  std::string logs() const { return gateway_.logs(); }
 
   TempDir dir_;
   uint16_t device_port_ = free_port();
   std::filesystem::path config_;
-  std::unique_ptr<Process> gateway_;
-  int runs_ = 0;
+  GatewayRuns gateway_{dir_.path(), device_port_};
 };
 
 // Reports and checks: every acked (stream, n) is at the cloud. When some are
@@ -133,7 +123,7 @@ TEST_F(StoreEndToEnd, KillNineAtRandomMomentsLosesNoAcknowledgedMessage) {
   constexpr int kKills = 6;
   for (int k = 0; k < kKills; ++k) {
     std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms(rng)));
-    gateway_->kill(SIGKILL);
+    gateway_.process().kill(SIGKILL);
     start_gateway();
   }
   std::this_thread::sleep_for(500ms);
@@ -172,8 +162,8 @@ TEST_F(StoreEndToEnd, FullQueueAnswersQuotaExceededToAnMqtt5Publisher) {
   // The refusal is 0x97 = 151 on the wire.
   EXPECT_NE(last_out.find("received PUBACK (Mid: 1, RC:151)"), std::string::npos) << last_out;
   // What the gateway accepted is exactly what the queue holds.
-  gateway_->kill(SIGTERM, false);
-  ASSERT_EQ(gateway_->wait(20s), 0) << logs();
+  gateway_.process().kill(SIGTERM, false);
+  ASSERT_EQ(gateway_.process().wait(20s), 0) << logs();
   auto stats = run_command({built_binary("gateway/app/edge-gateway").string(), "queue", "stats", "--config",
                             config_.string()});
   ASSERT_EQ(stats.exit_code, 0) << stats.out;

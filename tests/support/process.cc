@@ -232,3 +232,31 @@ fs::path source_path(const std::string& relative) {
 }
 
 }  // namespace gw::testing
+
+namespace gw::testing {
+
+GatewayRuns::GatewayRuns(std::filesystem::path dir, uint16_t device_port, std::vector<std::string> extra_args)
+    : dir_(std::move(dir)), port_(device_port), extra_args_(std::move(extra_args)) {}
+
+std::filesystem::path GatewayRuns::log_path(int run) const {
+  return dir_ / ("gateway-" + std::to_string(run) + ".log");
+}
+
+bool GatewayRuns::start(const std::filesystem::path& config, std::string* error) {
+  ++runs_;
+  std::vector<std::string> argv = {built_binary("gateway/app/edge-gateway").string(), "run", "--config",
+                                   config.string()};
+  argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
+  proc_ = std::make_unique<Process>(argv, log_path(runs_));
+  if (wait_for_port(port_)) return true;
+  if (error) *error = read_file(log_path(runs_));
+  return false;
+}
+
+std::string GatewayRuns::logs(size_t tail) const {
+  std::string all;
+  for (int i = 1; i <= runs_; ++i) all += read_file(log_path(i));
+  return all.size() > tail ? all.substr(all.size() - tail) : all;
+}
+
+}  // namespace gw::testing

@@ -89,6 +89,27 @@ class Mosquitto {
   std::unique_ptr<Process> proc_;
 };
 
+// The edge-gateway binary on one config, started again after each kill (the
+// crash and restart tests): run N logs to DIR/gateway-N.log.
+class GatewayRuns {
+ public:
+  GatewayRuns(std::filesystem::path dir, uint16_t device_port, std::vector<std::string> extra_args = {});
+  // Starts the next run; false, with its log in `error`, when the device
+  // port does not open within 10 s.
+  bool start(const std::filesystem::path& config, std::string* error = nullptr);
+  Process& process() { return *proc_; }
+  // The logs of every run so far, the last `tail` bytes.
+  std::string logs(size_t tail = 6000) const;
+
+ private:
+  std::filesystem::path log_path(int run) const;
+  std::filesystem::path dir_;
+  uint16_t port_;
+  std::vector<std::string> extra_args_;
+  std::unique_ptr<Process> proc_;
+  int runs_ = 0;
+};
+
 // Path of a tool built by this project (GW_BINARY_DIR from ctest), e.g.
 // built_binary("gateway/app/edge-gateway").
 std::filesystem::path built_binary(const std::string& relative);
