@@ -4,6 +4,7 @@
 #                                     # with a message on stderr when something is missing
 # Packages (scripts/setup --cross ARCH installs them):
 #   crossbuild-essential-ARCH qemu-user and the :ARCH variants of cross_packages below.
+. "$(dirname "${BASH_SOURCE[0]}")/packages.sh"
 cross_packages=(libpaho-mqttpp-dev libsqlite3-dev libspdlog-dev libfmt-dev zlib1g-dev libssl-dev
                 libcpp-httplib-dev libyaml-cpp0.7)
 cross_test_packages=(libgtest-dev libgmock-dev)
@@ -25,7 +26,7 @@ cross_cmake_args() {
   fi
   local missing=() p
   for p in "${cross_packages[@]}" "$@"; do
-    dpkg-query -W -f='${db:Status-Status}' "$p:$arch" 2>/dev/null | grep -q '^installed$' || missing+=("$p:$arch")
+    pkg_installed "$p:$arch" || missing+=("$p:$arch")
   done
   if [ ${#missing[@]} -gt 0 ]; then
     echo "missing multiarch packages: ${missing[*]} (scripts/setup --cross $arch installs them)" >&2
