@@ -123,11 +123,15 @@ struct StoreStats {
   uint64_t disk_write_bytes = 0;
 };
 
+// Route priorities (config validates them); eviction walks this range.
+inline constexpr int kMinPriority = 0;
+inline constexpr int kMaxPriority = 9;
+
 // One delivery of one message to one uplink: one row.
 struct NewRow {
   std::string uplink;
   std::string route;
-  int priority = 0;           // 0..9, higher leaves first
+  int priority = 0;           // kMinPriority..kMaxPriority, higher leaves first
   int64_t expires_at_ms = 0;  // wall-clock ms; 0 = never
   std::string cloud_topic;    // route's rewritten topic; empty = none
   Message message;

@@ -8,7 +8,7 @@
 namespace gw::store::internal {
 
 // The version this build writes (PRAGMA user_version).
-inline constexpr int kSchemaVersion = 4;
+inline constexpr int kSchemaVersion = 5;
 
 // Brings the database to kSchemaVersion: creates the tables in an empty file,
 // runs each migration step from the stored version in its own transaction.

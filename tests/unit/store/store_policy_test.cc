@@ -165,6 +165,35 @@ TEST_F(StorePolicyTest, EvictDropsLowestPriorityOldestFirstAndNeverAHigherOne) {
   EXPECT_LE(store->stats().bytes_stored, o.max_bytes);
 }
 
+// Two uplinks with interleaved rows: eviction takes the oldest rows of the
+// lowest priority across both, not one uplink's rows first.
+TEST_F(StorePolicyTest, EvictIsOldestFirstAcrossUplinks) {
+  auto o = options();
+  const std::string payload(100, 'x');
+  o.max_bytes = 6 * accounted(payload);
+  o.on_full = FullPolicy::kEvict;
+  auto store = open(o);
+  // Rows a0 b0 a1 b1 (priority 1), then a2 b2 (priority 2): full.
+  for (int i = 0; i < 3; ++i) {
+    for (const char* up : {"a", "b"}) {
+      std::string p = std::string(up) + std::to_string(i);
+      p += std::string(100 - p.size(), 'x');
+      ASSERT_TRUE(append_sync(*store, one(row(i < 2 ? 1 : 2, p, "r", up))).is_ok());
+    }
+  }
+  // Three more rows of priority 2 need three rows' room: a0, b0, a1 go, b1 stays.
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(append_sync(*store, one(row(2, payload, "r", "a"))).is_ok());
+  EXPECT_EQ(store->stats().rows_evicted, 3u);
+  auto a = store->lease("a", 100, 1 << 20);
+  auto b = store->lease("b", 100, 1 << 20);
+  ASSERT_TRUE(a.is_ok() && b.is_ok());
+  std::vector<std::string> heads;
+  for (const auto& p : payloads(*b)) heads.push_back(p.substr(0, 2));
+  EXPECT_EQ(heads, (std::vector<std::string>{"b2", "b1"}));
+  EXPECT_EQ(a->size(), 4u);  // a2 and the three new ones
+  EXPECT_LE(store->stats().bytes_stored, o.max_bytes);
+}
+
 // ---- TTL and dead letters --------------------------------------------------------
 
 TEST_F(StorePolicyTest, ExpiredRowsAreNeverLeasedAndMoveToDeadLetters) {

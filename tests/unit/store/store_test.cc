@@ -125,7 +125,7 @@ TEST_F(StoreTest, OpenCreatesFolderWalAndSchemaVersion) {
   ASSERT_TRUE(store);
   EXPECT_TRUE(store->health().is_ok());
   RawDb raw(options().path);
-  EXPECT_EQ(raw.int_query("PRAGMA user_version"), 4);
+  EXPECT_EQ(raw.int_query("PRAGMA user_version"), 5);
   EXPECT_EQ(raw.text_query("PRAGMA journal_mode"), "wal");
   EXPECT_EQ(raw.int_query("SELECT count(*) FROM sqlite_master WHERE name = 'messages_by_uplink'"),
             1);
@@ -291,6 +291,33 @@ TEST_F(StoreTest, LeasedRowsAreNotLeasedTwiceAndReleaseRestoresOrder) {
   store->release("c", seqs_of(*third));
   auto all = store->lease("c", 10, 1 << 20);
   EXPECT_EQ(payloads_of(*all), (std::vector<std::string>{"1", "3", "5", "0", "2", "4"}));
+}
+
+// Acks delete runs of consecutive seqs in one statement each: a batch whose
+// seqs have gaps (rows of another uplink between them) must leave the rows
+// in the gaps, and seqs given twice or out of order are deleted once.
+TEST_F(StoreTest, AckOfSeqsWithGapsDeletesOnlyThoseRows) {
+  auto store = open();
+  std::vector<NewRow> rows;
+  for (int i = 0; i < 9; ++i) rows.push_back(make_row(i % 3 == 1 ? "other" : "c", 0, std::to_string(i)));
+  ASSERT_TRUE(append_sync(*store, std::move(rows)).is_ok());
+  const uint64_t bytes_before = store->stats().bytes_stored;
+  auto batch = store->lease("c", 10, 1 << 20);
+  ASSERT_TRUE(batch.is_ok());
+  ASSERT_EQ(payloads_of(*batch), (std::vector<std::string>{"0", "2", "3", "5", "6", "8"}));
+  std::vector<int64_t> seqs = seqs_of(*batch);
+  std::reverse(seqs.begin(), seqs.end());
+  seqs.push_back(seqs.front());
+  std::promise<Status> done;
+  store->ack("c", seqs, 1, [&done](const Status& s) { done.set_value(s); });
+  ASSERT_TRUE(done.get_future().get().is_ok());
+  EXPECT_EQ(*store->count("c"), 0);
+  EXPECT_EQ(*store->count("other"), 3);
+  EXPECT_EQ(store->stats().rows_deleted, 6u);
+  EXPECT_EQ(store->stats().rows_stored, 3u);
+  EXPECT_EQ(store->stats().bytes_stored, bytes_before / 3);  // equal-sized rows
+  auto other = store->lease("other", 10, 1 << 20);
+  EXPECT_EQ(payloads_of(*other), (std::vector<std::string>{"1", "4", "7"}));
 }
 
 TEST_F(StoreTest, AckDeletesRowsAndPersistsLastBatchSeq) {
@@ -716,7 +743,9 @@ TEST_F(StoreTest, Version2FileIsMigratedKeepingItsRows) {
   }
   {
     RawDb raw(options().path);
-    raw.exec("DROP TABLE qos2_received; DROP TABLE retained; PRAGMA user_version = 2");
+    raw.exec(
+        "DROP TABLE qos2_received; DROP TABLE retained; "
+        "CREATE INDEX messages_by_priority ON messages (priority, seq); PRAGMA user_version = 2");
   }
   auto store = open();
   ASSERT_TRUE(store);
@@ -724,6 +753,8 @@ TEST_F(StoreTest, Version2FileIsMigratedKeepingItsRows) {
   RawDb raw(options().path);
   EXPECT_EQ(raw.int_query("SELECT count(*) FROM qos2_received"), 0);
   EXPECT_EQ(raw.int_query("SELECT count(*) FROM retained"), 0);
+  // Version 5 dropped the eviction index.
+  EXPECT_EQ(raw.int_query("SELECT count(*) FROM sqlite_master WHERE name = 'messages_by_priority'"), 0);
 }
 
 // Retained messages: set with a message's rows (same transaction) or alone,
