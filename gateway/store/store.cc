@@ -34,6 +34,7 @@
 #include <sys/statvfs.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cmath>
 #include <condition_variable>
@@ -111,9 +112,11 @@ constexpr const char* kTotalsSql =
 constexpr const char* kScanSql =
     "SELECT seq FROM messages WHERE uplink = ?1 AND priority = ?2 AND seq >= ?3 AND seq < ?4 "
     "ORDER BY seq";
+// A run of consecutive chosen seqs in one statement, as acks delete them.
 constexpr const char* kFetchSql =
     "SELECT uplink, route, priority, expires_at_ms, cloud_topic, topic, payload, qos, retain, "
-    "props, client_id, username, protocol_version, received_at_ms FROM messages WHERE seq = ?1";
+    "props, client_id, username, protocol_version, received_at_ms, seq FROM messages "
+    "WHERE seq BETWEEN ?1 AND ?2 ORDER BY seq";
 constexpr const char* kCountSql = "SELECT count(*) FROM messages WHERE uplink = ?1";
 // Covered by messages_by_uplink (uplink, priority DESC, seq).
 constexpr const char* kDepthSql =
@@ -166,6 +169,11 @@ struct UplinkState {
   uint64_t seen_generation = 0;  // generation when the last lease() started
   uint64_t last_batch_seq = 0;
   double share_credit = 0;  // lower-priority rows owed to this uplink's leases
+  // Per priority: no row below this seq can be leased (each is leased,
+  // deleted or expired), so a lease scan starts there instead of walking
+  // past every row in flight. Raised by lease(), lowered by releases.
+  std::array<int64_t, kMaxPriority + 1> scan_floor{};
+  uint64_t releases = 0;  // bumped by every release; lease() raises floors only if unchanged
 };
 
 void name_this_thread(const char* name) { pthread_setname_np(pthread_self(), name); }
@@ -803,8 +811,12 @@ void Store::Impl::release_seqs(const std::string& uplink, const std::vector<int6
   {
     std::lock_guard lk(state_mu_);
     UplinkState& st = state_for(uplink);
-    for (int64_t seq : seqs) st.leased.erase(seq);
+    for (int64_t seq : seqs) {
+      st.leased.erase(seq);
+      for (int64_t& floor : st.scan_floor) floor = std::min(floor, seq);
+    }
     ++st.generation;
+    ++st.releases;
   }
   rows_cv_.notify_all();
 }
@@ -1269,9 +1281,14 @@ Result<std::vector<StoredRow>> Store::Impl::lease(std::string_view uplink, size_
   const auto replay = options_.replay.find(uplink);
   const bool live_first = replay != options_.replay.end() && replay->second == Replay::kLiveFirst;
   size_t n_low = 0;
+  std::array<int64_t, kMaxPriority + 1> floor{};   // the scan floors when this lease started
+  std::array<int64_t, kMaxPriority + 1> raised{};  // what the scans showed they may rise to
+  uint64_t releases = 0;
   {
     std::lock_guard lk(state_mu_);
     st = &state_for(uplink);
+    floor = raised = st->scan_floor;
+    releases = st->releases;
     st->seen_generation = st->generation;
     // Our read snapshot starts below, after every commit up to
     // committed_number_: rows those commits deleted are invisible to it.
@@ -1292,18 +1309,27 @@ Result<std::vector<StoredRow>> Store::Impl::lease(std::string_view uplink, size_
     std::lock_guard lk(state_mu_);
     return st->leased.count(seq) != 0 || st->deleted.count(seq) != 0;
   };
+  std::vector<std::pair<int, int64_t>> candidates;  // every unleased row a scan passed
   // Appends up to `limit` unleased seqs of `priority` in [from, to) to `into`.
   auto scan = [&](int priority, int64_t from, int64_t to, size_t limit,
                   std::vector<std::pair<int, int64_t>>& into) -> Status {
+    const auto p = static_cast<size_t>(priority);
+    // From the floor on, every row this scan passes is leased, deleted or
+    // about to be leased (chosen): the floor may rise past the last one.
+    const bool from_floor = from <= floor[p];
     ResetOnExit reset(scan_);
     scan_.bind_text(1, uplink);
     scan_.bind_int(2, priority);
-    scan_.bind_int(3, from);
+    scan_.bind_int(3, std::max(from, floor[p]));
     scan_.bind_int(4, to);
     int rc;
     while (into.size() < limit && (rc = scan_.step()) == SQLITE_ROW) {
       const int64_t seq = scan_.column_int(0);
-      if (!skipped(seq)) into.emplace_back(priority, seq);
+      if (!skipped(seq)) {
+        into.emplace_back(priority, seq);
+        candidates.emplace_back(priority, seq);
+      }
+      if (from_floor) raised[p] = std::max(raised[p], seq + 1);
     }
     if (into.size() < limit && rc != SQLITE_DONE) {
       return sqlite_status(rc, rdb_.get(), "store: lease");
@@ -1351,45 +1377,69 @@ Result<std::vector<StoredRow>> Store::Impl::lease(std::string_view uplink, size_
   std::vector<int64_t> undecodable;
   std::string why;
   size_t bytes = 0;
-  for (int64_t seq : chosen) {
+  size_t fetched = 0;  // chosen[0, fetched) were read (leased, expired or undecodable)
+  bool over = false;
+  for (size_t i = 0; i < chosen.size() && !over;) {
+    size_t j = i + 1;
+    while (j < chosen.size() && chosen[j] == chosen[j - 1] + 1) ++j;
     ResetOnExit fetch_reset(fetch_);
-    fetch_.bind_int(1, seq);
-    int frc = fetch_.step();
-    if (frc == SQLITE_DONE) continue;  // cannot happen inside one snapshot; harmless
-    if (frc != SQLITE_ROW) return sqlite_status(frc, rdb_.get(), "store: lease");
-    const int64_t expires_at_ms = fetch_.column_int(3);
-    if (expires_at_ms > 0 && expires_at_ms <= now_ms) continue;  // the next sweep takes it
-    std::string_view payload = fetch_.column_blob(6);
-    if (!out.empty() && bytes + payload.size() > max_bytes) break;
-
-    StoredRow row;
-    row.seq = seq;
-    row.uplink = fetch_.column_text(0);
-    row.route = fetch_.column_text(1);
-    row.priority = static_cast<int>(fetch_.column_int(2));
-    row.expires_at_ms = expires_at_ms;
-    row.cloud_topic = fetch_.column_text(4);
-    Message& m = row.message;
-    m.topic = fetch_.column_text(5);
-    m.payload = payload;
-    m.qos = static_cast<uint8_t>(fetch_.column_int(7));
-    m.retain = fetch_.column_int(8) != 0;
-    if (!fetch_.column_is_null(9)) {
-      auto props = MessageProperties::decode(fetch_.column_blob(9));
-      if (!props.is_ok()) {
-        // Never block the uplink on one bad row: it goes to the dead letters.
-        undecodable.push_back(seq);
-        why = props.status().message();
-        continue;
+    fetch_.bind_int(1, chosen[i]);
+    fetch_.bind_int(2, chosen[j - 1]);
+    int frc;
+    while ((frc = fetch_.step()) == SQLITE_ROW) {
+      const int64_t seq = fetch_.column_int(14);
+      const int64_t expires_at_ms = fetch_.column_int(3);
+      if (expires_at_ms > 0 && expires_at_ms <= now_ms) continue;  // the next sweep takes it
+      std::string_view payload = fetch_.column_blob(6);
+      if (!out.empty() && bytes + payload.size() > max_bytes) {
+        over = true;
+        fetched = i + static_cast<size_t>(seq - chosen[i]);
+        break;
       }
-      m.properties = std::move(props.value());
+
+      StoredRow row;
+      row.seq = seq;
+      row.uplink = fetch_.column_text(0);
+      row.route = fetch_.column_text(1);
+      row.priority = static_cast<int>(fetch_.column_int(2));
+      row.expires_at_ms = expires_at_ms;
+      row.cloud_topic = fetch_.column_text(4);
+      Message& m = row.message;
+      m.topic = fetch_.column_text(5);
+      m.payload = payload;
+      m.qos = static_cast<uint8_t>(fetch_.column_int(7));
+      m.retain = fetch_.column_int(8) != 0;
+      if (!fetch_.column_is_null(9)) {
+        auto props = MessageProperties::decode(fetch_.column_blob(9));
+        if (!props.is_ok()) {
+          // Never block the uplink on one bad row: it goes to the dead letters.
+          undecodable.push_back(seq);
+          why = props.status().message();
+          continue;
+        }
+        m.properties = std::move(props.value());
+      }
+      m.client_id = fetch_.column_text(10);
+      m.username = fetch_.column_text(11);
+      m.protocol_version = static_cast<uint8_t>(fetch_.column_int(12));
+      m.received_at_ms = fetch_.column_int(13);
+      bytes += payload.size();
+      out.push_back(std::move(row));
     }
-    m.client_id = fetch_.column_text(10);
-    m.username = fetch_.column_text(11);
-    m.protocol_version = static_cast<uint8_t>(fetch_.column_int(12));
-    m.received_at_ms = fetch_.column_int(13);
-    bytes += payload.size();
-    out.push_back(std::move(row));
+    if (!over && frc != SQLITE_DONE) return sqlite_status(frc, rdb_.get(), "store: lease");
+    if (!over) fetched = j;
+    i = j;
+  }
+  // Rows the scans passed but this lease does not take (over max_rows, the
+  // share's limit or the byte limit) stay leasable: the floors go back
+  // below them.
+  chosen.resize(fetched);
+  std::sort(chosen.begin(), chosen.end());
+  for (const auto& [p, seq] : candidates) {
+    if (!std::binary_search(chosen.begin(), chosen.end(), seq)) {
+      int64_t& r = raised[static_cast<size_t>(p)];
+      r = std::min(r, seq);
+    }
   }
   std::sort(out.begin(), out.end(), [](const StoredRow& a, const StoredRow& b) {
     return a.priority != b.priority ? a.priority > b.priority : a.seq < b.seq;
@@ -1397,6 +1447,11 @@ Result<std::vector<StoredRow>> Store::Impl::lease(std::string_view uplink, size_
   {
     std::lock_guard lk(state_mu_);
     for (const StoredRow& row : out) st->leased.insert(row.seq);
+    // A release since this lease began may have put rows back below what
+    // the scans saw: then keep the floors as they are now.
+    if (st->releases == releases) {
+      for (size_t p = 0; p < raised.size(); ++p) st->scan_floor[p] = std::max(st->scan_floor[p], raised[p]);
+    }
   }
   if (!undecodable.empty()) {
     logger().error("store: {} row(s) of uplink {} have undecodable properties ({}); moved to the "

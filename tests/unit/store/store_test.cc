@@ -320,6 +320,29 @@ TEST_F(StoreTest, AckOfSeqsWithGapsDeletesOnlyThoseRows) {
   EXPECT_EQ(payloads_of(*other), (std::vector<std::string>{"1", "4", "7"}));
 }
 
+// lease() starts its scans above the rows already in flight (a per-priority
+// floor). Rows a scan passed but did not take (cut by max_rows for the
+// lower-priority share) and rows released later must still be leased.
+TEST_F(StoreTest, RowsPassedOverOrReleasedAreLeasedAgain) {
+  auto store = open();
+  std::vector<NewRow> rows;
+  for (int i = 0; i < 6; ++i) rows.push_back(make_row("c", 5, "p" + std::to_string(i)));
+  for (int i = 0; i < 4; ++i) rows.push_back(make_row("c", 1, "l" + std::to_string(i)));
+  ASSERT_TRUE(append_sync(*store, std::move(rows)).is_ok());
+  auto first = store->lease("c", 3, 1 << 20);
+  EXPECT_EQ(payloads_of(*first), (std::vector<std::string>{"p0", "p1", "p2"}));
+  // The share is owed one row now: p5 is scanned, then cut for l0.
+  auto second = store->lease("c", 3, 1 << 20);
+  EXPECT_EQ(payloads_of(*second), (std::vector<std::string>{"p3", "p4", "l0"}));
+  auto third = store->lease("c", 10, 1 << 20);
+  EXPECT_EQ(payloads_of(*third), (std::vector<std::string>{"p5", "l1", "l2", "l3"}));
+  store->release("c", seqs_of(*first));
+  auto again = store->lease("c", 10, 1 << 20);
+  EXPECT_EQ(payloads_of(*again), (std::vector<std::string>{"p0", "p1", "p2"}));
+  auto none = store->lease("c", 10, 1 << 20);
+  EXPECT_TRUE(none->empty());
+}
+
 TEST_F(StoreTest, AckDeletesRowsAndPersistsLastBatchSeq) {
   std::vector<int64_t> acked;
   int64_t max_seq = 0;
