@@ -4,7 +4,10 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <nlohmann/json.hpp>
+
+#include "gateway/uplink/internal/json_text.h"
 
 namespace gw::uplink {
 namespace {
@@ -13,13 +16,57 @@ using Json = nlohmann::ordered_json;
 
 constexpr std::string_view kB64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-std::string dump(const Json& j) {
-  // replace: a topic or property that is not UTF-8 must not throw; it gets
-  // U+FFFD. Device payloads that are not UTF-8 never reach here (base64).
-  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+// Base64 (RFC 4648, padded) of `data`, appended to `out` in place.
+void append_base64(std::string& out, std::string_view data) {
+  const size_t at = out.size();
+  out.resize(at + (data.size() + 2) / 3 * 4);
+  char* o = out.data() + at;
+  const auto* in = reinterpret_cast<const uint8_t*>(data.data());
+  size_t i = 0;
+  for (; i + 3 <= data.size(); i += 3) {
+    const uint32_t v = (uint32_t{in[i]} << 16) | (uint32_t{in[i + 1]} << 8) | in[i + 2];
+    *o++ = kB64[(v >> 18) & 63];
+    *o++ = kB64[(v >> 12) & 63];
+    *o++ = kB64[(v >> 6) & 63];
+    *o++ = kB64[v & 63];
+  }
+  const size_t left = data.size() - i;
+  if (left == 0) {
+    return;
+  }
+  const uint32_t v = (uint32_t{in[i]} << 16) | (left == 2 ? uint32_t{in[i + 1]} << 8 : 0);
+  *o++ = kB64[(v >> 18) & 63];
+  *o++ = kB64[(v >> 12) & 63];
+  *o++ = left == 2 ? kB64[(v >> 6) & 63] : '=';
+  *o++ = '=';
 }
 
-bool starts_with_bom(std::string_view s) { return s.size() >= 3 && s.substr(0, 3) == "\xEF\xBB\xBF"; }
+// Decimal, as nlohmann writes integers.
+template <typename Int>
+void append_integer(std::string& out, Int value) {
+  char buf[24];
+  const auto res = std::to_chars(buf, buf + sizeof buf, value);
+  out.append(buf, res.ptr);
+}
+
+// Room for the whole line, so that it is allocated once for typical rows;
+// escapes or U+FFFD replacements beyond the small slack make it grow.
+size_t line_size_estimate(const store::StoredRow& row, bool inline_json) {
+  const Message& m = row.message;
+  const MessageProperties& p = m.properties;
+  // Every key and punctuation mark with both timestamps at 20 digits, plus
+  // slack for a few escapes.
+  size_t n = 256 + m.topic.size() + row.cloud_topic.size() + m.client_id.size() +
+             m.username.size() + row.route.size();
+  for (const auto& [k, v] : p.user) {
+    n += k.size() + v.size() + 8;
+  }
+  n += p.content_type ? p.content_type->size() : 0;
+  n += p.response_topic ? p.response_topic->size() : 0;
+  n += p.correlation_data ? (p.correlation_data->size() + 2) / 3 * 4 : 0;
+  n += inline_json ? m.payload.size() : (m.payload.size() + 2) / 3 * 4;
+  return n;
+}
 
 size_t first_non_ws(std::string_view s) {
   size_t i = 0;
@@ -66,56 +113,100 @@ std::vector<UserProperty> BatchMetadata::as_properties() const {
 }
 
 bool is_inline_json(std::string_view payload) {
-  if (payload.empty() || starts_with_bom(payload)) return false;
-  // accept() is iterative (no recursion on deep nesting) and rejects
-  // ill-formed UTF-8 inside strings, so what it accepts can be spliced into
-  // our line verbatim.
-  // nlohmann's lexer takes NUL for the end of input and would accept
-  // "9\0<binary>"; valid JSON never contains a raw NUL.
-  if (payload.find('\0') != std::string_view::npos) return false;
-  return Json::accept(payload.begin(), payload.end());
+  // The scanner refuses what nlohmann::json::accept refuses, and also an
+  // empty payload, a BOM (accept skips it) and any NUL byte (accept takes
+  // NUL for the end of input and would accept "9\0<binary>"), none of
+  // which may be spliced into a line.
+  bool line_breaks = false;
+  return internal::scan_json_text(payload, &line_breaks);
 }
 
+// Written by hand rather than through nlohmann::ordered_json: building and
+// dumping a DOM per message was most of the uplink thread's time. The
+// output is byte for byte what dump(-1, ' ', false, replace) gave (the
+// differential test in tests/unit/uplink holds it to that).
 std::string encode_line(const store::StoredRow& row) {
   const Message& m = row.message;
   const MessageProperties& p = m.properties;
-  Json j;
-  j["seq"] = row.seq;
-  j["topic"] = m.topic;
-  if (!row.cloud_topic.empty()) j["cloud_topic"] = row.cloud_topic;
-  j["ts"] = m.received_at_ms;
-  j["qos"] = m.qos;
-  if (m.retain) j["retain"] = true;
-  j["client_id"] = m.client_id;
-  if (!m.username.empty()) j["username"] = m.username;
-  j["route"] = row.route;
-  if (!p.user.empty()) {
-    Json props = Json::array();
-    for (const auto& [k, v] : p.user) props.push_back(Json::array({k, v}));
-    j["props"] = std::move(props);
-  }
-  if (p.content_type) j["content_type"] = *p.content_type;
-  if (p.payload_format) j["payload_format"] = *p.payload_format;
-  if (p.message_expiry_s) j["expiry_s"] = *p.message_expiry_s;
-  if (p.response_topic) j["response_topic"] = *p.response_topic;
-  if (p.correlation_data) j["correlation_data_b64"] = base64_encode(*p.correlation_data);
+  bool line_breaks = false;
+  const bool inline_json = internal::scan_json_text(m.payload, &line_breaks);
 
-  if (!is_inline_json(m.payload)) {
-    j["payload_b64"] = base64_encode(m.payload);
-    return dump(j);
+  std::string line;
+  line.reserve(line_size_estimate(row, inline_json));
+  line += "{\"seq\":";
+  append_integer(line, row.seq);
+  line += ",\"topic\":";
+  internal::append_json_string(line, m.topic);
+  if (!row.cloud_topic.empty()) {
+    line += ",\"cloud_topic\":";
+    internal::append_json_string(line, row.cloud_topic);
+  }
+  line += ",\"ts\":";
+  append_integer(line, m.received_at_ms);
+  line += ",\"qos\":";
+  append_integer(line, m.qos);
+  if (m.retain) {
+    line += ",\"retain\":true";
+  }
+  line += ",\"client_id\":";
+  internal::append_json_string(line, m.client_id);
+  if (!m.username.empty()) {
+    line += ",\"username\":";
+    internal::append_json_string(line, m.username);
+  }
+  line += ",\"route\":";
+  internal::append_json_string(line, row.route);
+  if (!p.user.empty()) {
+    line += ",\"props\":[";
+    for (size_t i = 0; i < p.user.size(); ++i) {
+      line += i == 0 ? "[" : ",[";
+      internal::append_json_string(line, p.user[i].first);
+      line += ',';
+      internal::append_json_string(line, p.user[i].second);
+      line += ']';
+    }
+    line += ']';
+  }
+  if (p.content_type) {
+    line += ",\"content_type\":";
+    internal::append_json_string(line, *p.content_type);
+  }
+  if (p.payload_format) {
+    line += ",\"payload_format\":";
+    append_integer(line, *p.payload_format);
+  }
+  if (p.message_expiry_s) {
+    line += ",\"expiry_s\":";
+    append_integer(line, *p.message_expiry_s);
+  }
+  if (p.response_topic) {
+    line += ",\"response_topic\":";
+    internal::append_json_string(line, *p.response_topic);
+  }
+  // The base64 alphabet needs no escaping.
+  if (p.correlation_data) {
+    line += ",\"correlation_data_b64\":\"";
+    append_base64(line, *p.correlation_data);
+    line += '"';
+  }
+  if (!inline_json) {
+    line += ",\"payload_b64\":\"";
+    append_base64(line, m.payload);
+    line += "\"}";
+    return line;
   }
   // Splice the device's JSON text in as is (no re-serialisation: numbers,
   // key order and escapes stay exactly as the device sent them). Raw CR/LF
   // can only be whitespace between tokens in valid JSON, and would break
   // the one-line-per-message framing, so they become spaces.
-  std::string line = dump(j);
-  line.pop_back();  // the closing '}'
   line += ",\"payload\":";
   const size_t at = line.size();
   line += m.payload;
-  std::replace_if(
-      line.begin() + static_cast<std::ptrdiff_t>(at), line.end(), [](char c) { return c == '\n' || c == '\r'; },
-      ' ');
+  if (line_breaks) {
+    std::replace_if(
+        line.begin() + static_cast<std::ptrdiff_t>(at), line.end(),
+        [](char c) { return c == '\n' || c == '\r'; }, ' ');
+  }
   line += '}';
   return line;
 }
@@ -223,29 +314,7 @@ Result<std::vector<std::string>> decode_batch(std::string_view bytes, const Deco
 
 std::string base64_encode(std::string_view data) {
   std::string out;
-  out.reserve((data.size() + 2) / 3 * 4);
-  size_t i = 0;
-  for (; i + 3 <= data.size(); i += 3) {
-    const uint32_t v = (static_cast<uint8_t>(data[i]) << 16) | (static_cast<uint8_t>(data[i + 1]) << 8) |
-                       static_cast<uint8_t>(data[i + 2]);
-    out += kB64[(v >> 18) & 63];
-    out += kB64[(v >> 12) & 63];
-    out += kB64[(v >> 6) & 63];
-    out += kB64[v & 63];
-  }
-  const size_t left = data.size() - i;
-  if (left == 1) {
-    const uint32_t v = static_cast<uint8_t>(data[i]) << 16;
-    out += kB64[(v >> 18) & 63];
-    out += kB64[(v >> 12) & 63];
-    out += "==";
-  } else if (left == 2) {
-    const uint32_t v = (static_cast<uint8_t>(data[i]) << 16) | (static_cast<uint8_t>(data[i + 1]) << 8);
-    out += kB64[(v >> 18) & 63];
-    out += kB64[(v >> 12) & 63];
-    out += kB64[(v >> 6) & 63];
-    out += '=';
-  }
+  append_base64(out, data);
   return out;
 }
 

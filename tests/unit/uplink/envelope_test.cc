@@ -99,6 +99,120 @@ TEST(EnvelopeTest, NonUtf8TopicIsReplacedNotThrown) {
   EXPECT_TRUE(Json::accept(line));
 }
 
+// What nlohmann::json::accept decided before the scanner replaced it, case
+// by case (envelope_diff_test.cc compares the two over generated corpora).
+TEST(EnvelopeTest, InlineJsonEdgeCases) {
+  const std::string big_int = "1" + std::string(308, '0');  // 1e308
+  struct Case {
+    std::string payload;
+    bool inline_json;
+  };
+  const std::vector<Case> cases = {
+      // Numbers: RFC 8259 grammar only.
+      {"0", true},
+      {"-0", true},
+      {"-", false},
+      {"01", false},
+      {"-01", false},
+      {"1.", false},
+      {".5", false},
+      {"+1", false},
+      {"1e", false},
+      {"1e+", false},
+      {"1E+2", true},
+      {"0e0000000000000000000001", true},
+      {"18446744073709551616", true},  // 2^64: past uint64, still a double
+      // ... and a number that overflows a double is refused (nlohmann's
+      // parser error 406), however it is written. The threshold is halfway
+      // between DBL_MAX and 2^1024.
+      {"1e308", true},
+      {"1.7976931348623158e308", true},
+      {"1.7976931348623159e308", false},
+      {"-1.7976931348623159e308", false},
+      {"1e309", false},
+      {"0.1e310", false},
+      {"0.1e309", true},
+      {"0e99999999999999999999", true},
+      {"1e-99999999999999999999", true},  // underflow is fine: 0
+      {big_int, true},
+      {big_int + "0", false},
+      {"[1, 2e400]", false},
+      // Strings: escapes, surrogates, control characters, UTF-8.
+      {R"("\u0000")", true},
+      {R"("\/\b\f\n\r\t\"\\")", true},
+      {R"("\x")", false},
+      {R"("\u12")", false},
+      {R"("\ud83d\ude00")", true},
+      {R"("\uD83D\uDE00")", true},
+      {R"("\ud83d")", false},        // high surrogate alone
+      {R"("\ud83d\u0041")", false},  // ... or followed by a non-low one
+      {R"("\ud83d\n")", false},
+      {R"("\ude00")", false},        // low surrogate alone
+      {R"("\ude00\ud83d")", false},  // ... or in the wrong order
+      {"\"\x7f\"", true},            // DEL needs no escape
+      {"\"\x1f\"", false},
+      {"\"\t\"", false},
+      {"\"\xf0\x9f\x98\x80\"", true},
+      {"\"\xc0\x80\"", false},      // overlong NUL
+      {"\"\xed\xa0\x80\"", false},  // a surrogate in UTF-8
+      {"\"\xf4\x90\x80\x80\"", false},
+      {"\"\xf0\x9f\x98\"", false},  // cut short
+      // Structure.
+      {" ", false},
+      {"[1,]", false},
+      {"{\"a\":1,}", false},
+      {"{\"a\"}", false},
+      {"{1:2}", false},
+      {"[] []", false},
+      {"true false", false},
+      {"nul", false},
+      {"/* c */ 1", false},  // no comments
+      {"\xEF\xBB", false},
+      {"\xEF\xBB\xBF", false},
+      {std::string(1000, '[') + std::string(1000, ']'), true},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(is_inline_json(c.payload), c.inline_json) << c.payload;
+  }
+}
+
+// How a string that is not UTF-8 (here a topic) is written: each
+// ill-formed piece is one U+FFFD, where a piece is a byte that cannot start
+// a sequence, or a valid start with the valid bytes after it up to the one
+// that breaks it (read again on its own), or up to the end of the string.
+TEST(EnvelopeTest, StringsAreEscapedAndRepairedLikeNlohmann) {
+  const std::string r = "\xEF\xBF\xBD";  // U+FFFD
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"plain/topic", "plain/topic"},
+      {"\"\\/", "\\\"\\\\/"},  // '/' is not escaped
+      {"\b\f\n\r\t", "\\b\\f\\n\\r\\t"},
+      {std::string("\x00\x01\x0b\x1f\x7f", 5), "\\u0000\\u0001\\u000b\\u001f\x7f"},
+      {"temp \xc2\xb0"
+       "C \xe6\xb8\xa9 \xf0\x9f\x98\x80",
+       "temp \xc2\xb0"
+       "C \xe6\xb8\xa9 \xf0\x9f\x98\x80"},
+      {"a\xff", "a" + r},
+      {"\x80\xbf", r + r},                  // lone continuation bytes
+      {"\xc0\x80", r + r},                  // C0 never starts a sequence
+      {"\xe0\x80\x80", r + r + r},          // overlong: E0 needs A0..BF next
+      {"\xed\xa0\x80", r + r + r},          // surrogate: ED needs 80..9F next
+      {"\xf4\x90\x80\x80", r + r + r + r},  // beyond U+10FFFF
+      {"\xf5\xf8\xff", r + r + r},
+      {"\xf0\x9f\x98", r},         // cut short by the end: one
+      {"\xf0\x9f\x98x", r + "x"},  // broken by 'x': one, then 'x'
+      {"\xe2\x82\"", r + "\\\""},  // the breaking byte is escaped as usual
+      {"\xf0\x9f\x98\xf0\x9f\x98\x80", r + "\xf0\x9f\x98\x80"},
+  };
+  for (const auto& [topic, escaped] : cases) {
+    store::StoredRow row;
+    row.message.topic = topic;
+    const std::string line = encode_line(row);
+    EXPECT_EQ(line, R"({"seq":0,"topic":")" + escaped +
+                        R"(","ts":0,"qos":0,"client_id":"","route":"","payload_b64":""})");
+    EXPECT_TRUE(Json::accept(line)) << line;
+  }
+}
+
 class CompressionTest : public ::testing::TestWithParam<Compression> {};
 
 TEST_P(CompressionTest, RoundTripJsonAndBinaryPayloads) {
