@@ -183,6 +183,7 @@ Result<std::unique_ptr<uplink::Engine>> make_engine(const config::Config& cfg, c
   o.max_bytes = up.batch.max_bytes;
   o.linger = up.batch.linger;
   o.compression = compression(up.compression);
+  o.compression_level = up.compression_level;
   o.backoff.initial = up.backoff.initial;
   o.backoff.max = up.backoff.max;
   o.backoff.multiplier = up.backoff.multiplier;

@@ -715,7 +715,7 @@ void Loader::load_uplinks(const YAML::Node& n, Config& c) {
     const bool cloud = u.type != UplinkType::kMqtt;
     // Keys every type takes, then each type's own.
     std::vector<std::string_view> keys = {"name",         "type", "host",      "port",    "topic",
-                                          "batch",        "compression", "mqtt_version", "tls",
+                                          "batch",        "compression", "compression_level", "mqtt_version", "tls",
                                           "keepalive",    "backoff",     "breaker",      "publish_timeout",
                                           "replay",       "downlink",    "limits"};
     const auto add = [&](Keys more) { keys.insert(keys.end(), more.begin(), more.end()); };
@@ -784,6 +784,7 @@ void Loader::load_uplinks(const YAML::Node& n, Config& c) {
       return choice<Compression>(
           v, k, {{"gzip", Compression::kGzip}, {"deflate", Compression::kDeflate}, {"none", Compression::kNone}});
     });
+    set(m, "compression_level", u.compression_level, [&](auto& v, auto& k) { return integer(v, k, 1, 9); });
     if (u.type == UplinkType::kAzureIotHub) u.mqtt_version = MqttVersion::kV311;
     if (const YAML::Node* v = m.get("mqtt_version")) {
       if (auto mv = choice<MqttVersion>(*v, "mqtt_version",

@@ -668,6 +668,7 @@ Result<std::unique_ptr<Engine>> Engine::create(UplinkOptions options, std::uniqu
   bo.max_bytes = options.max_bytes;
   bo.linger = options.linger;
   bo.compression = options.compression;
+  bo.level = options.compression_level;
   bo.hard_limit_bytes = limits.max_payload_bytes;
   bo.billing_unit_bytes = limits.billing_unit_bytes;
   auto batcher = Batcher::create(bo);

@@ -73,6 +73,7 @@ TEST(ConfigLoad, Issue2ExampleLoadsWithTypedValues) {
   EXPECT_EQ(u.batch.max_bytes, 65536u);
   EXPECT_EQ(u.batch.linger, milliseconds(200));
   EXPECT_EQ(u.compression, Compression::kGzip);
+  EXPECT_EQ(u.compression_level, 6);
   EXPECT_EQ(u.mqtt_version, MqttVersion::kV5);
   EXPECT_FALSE(u.tls.enabled);
   EXPECT_EQ(u.keepalive, seconds(30));
@@ -403,8 +404,10 @@ INSTANTIATE_TEST_SUITE_P(
                   "t.yaml:6:17: error: name: 'a b' is not a valid name (letters, digits, '-', '_', '.'; not empty)"},
         ErrorCase{"UnknownUplinkKeyForType", kBase + "  - {name: c2, host: h, device_id: x}\n",
                   "t.yaml:6:25: error: unknown key 'device_id' in uplink (type mqtt); allowed keys: name, type, "
-                  "host, port, topic, batch, compression, mqtt_version, tls, keepalive, backoff, breaker, "
+                  "host, port, topic, batch, compression, compression_level, mqtt_version, tls, keepalive, backoff, breaker, "
                   "publish_timeout, replay, downlink, limits, client_id, username, password"},
+        ErrorCase{"CompressionLevel", kBase + "  - {name: c2, host: h, compression_level: 0}\n",
+                  "t.yaml:6:44: error: compression_level: expected an integer from 1 to 9, got '0'"},
         ErrorCase{"BreakerFailures", kBase + "  - {name: c2, host: h, breaker: {failures: 0}}\n",
                   "t.yaml:6:45: error: failures: must be a whole number from 1 to 1000, got '0'"},
         ErrorCase{"PublishTimeoutTooShort", kBase + "  - {name: c2, host: h, publish_timeout: 10ms}\n",

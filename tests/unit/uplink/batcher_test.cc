@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <nlohmann/json.hpp>
 #include <random>
 
@@ -176,6 +177,37 @@ TEST(BatcherTest, FlushTakesEverything) {
   std::vector<RejectedRow> rejected;
   EXPECT_EQ(b->take_ready(clock.now(), true, rejected).size(), 1u);
   EXPECT_EQ(b->pending_rows(), 0u);
+}
+
+// `compression_level` reaches zlib: level 1 costs bytes, level 9 saves them,
+// and both carry the same lines.
+TEST(BatcherTest, CompressionLevelTradesBytesForCpu) {
+  testing::FakeClock clock;
+  std::vector<store::StoredRow> in;
+  for (int64_t i = 1; i <= 200; ++i) {
+    auto r = row(i);
+    r.message.payload = "{\"ts\":" + std::to_string(1700000000000 + i * 997) + ",\"temp\":" +
+                        std::to_string(20 + (i * 37) % 100 / 10.0) + ",\"seq\":" + std::to_string(i) + "}";
+    in.push_back(std::move(r));
+  }
+  std::map<int, Batch> by_level;
+  for (int level : {1, 9}) {
+    auto o = opts(1000, 1 << 20);
+    o.level = level;
+    auto b = Batcher::create(o);
+    ASSERT_TRUE(b.is_ok());
+    b->add(in, clock.now(), clock.wall_ms());
+    std::vector<RejectedRow> rejected;
+    auto out = b->take_ready(clock.now(), true, rejected);
+    ASSERT_EQ(out.size(), 1u);
+    by_level[level] = std::move(out[0]);
+  }
+  EXPECT_GT(by_level[1].payload.size(), by_level[9].payload.size() * 11 / 10);
+  auto fast = decode_batch(by_level[1].payload);
+  auto small = decode_batch(by_level[9].payload);
+  ASSERT_TRUE(fast.is_ok() && small.is_ok());
+  EXPECT_EQ(fast->size(), 200u);
+  EXPECT_EQ(*fast, *small);
 }
 
 TEST(BatcherTest, RoutesAndCloudTopicsGoToSeparateBatches) {
