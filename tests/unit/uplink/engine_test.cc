@@ -142,6 +142,17 @@ class FakeTransport final : public Transport {
   std::vector<std::thread> threads_;
 };
 
+// The engine publishes its breaker state on its own thread, a moment after the
+// event that changes it (the queue may be drained before it says closed):
+// waits up to `timeout` for `want` and returns the state it last saw.
+BreakerState breaker_becomes(const Engine& e, BreakerState want, seconds timeout = seconds(5)) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline && e.stats().breaker != want) {
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  return e.stats().breaker;
+}
+
 struct Fixture {
   gw::testing::TempDir dir;
   std::unique_ptr<store::Store> store;
@@ -289,23 +300,14 @@ TEST(EngineTest, CloudDownKeepsRowsAndBreakerOpens) {
   o.breaker.open_for = milliseconds(100);
   auto e = f.engine(o);
   e->start();
-  // The engine publishes its breaker state on its own thread, a moment after
-  // the event that changes it (the rows may be drained before it says closed).
-  const auto breaker_becomes = [&e](BreakerState want) {
-    const auto deadline = std::chrono::steady_clock::now() + seconds(5);
-    while (std::chrono::steady_clock::now() < deadline && e->stats().breaker != want) {
-      std::this_thread::sleep_for(milliseconds(5));
-    }
-    return e->stats().breaker;
-  };
-  EXPECT_EQ(breaker_becomes(BreakerState::kOpen), BreakerState::kOpen);
+  EXPECT_EQ(breaker_becomes(*e, BreakerState::kOpen), BreakerState::kOpen);
   EXPECT_EQ(*f.store->count("cloud"), 10);
   {
     std::lock_guard lock(f.cloud->mu);
     f.cloud->refuse_connect = false;
   }
   ASSERT_TRUE(f.drained());
-  EXPECT_EQ(breaker_becomes(BreakerState::kClosed), BreakerState::kClosed);
+  EXPECT_EQ(breaker_becomes(*e, BreakerState::kClosed), BreakerState::kClosed);
   EXPECT_GE(e->stats().connect_failures, 3u);
   e->stop(seconds(1));
 }
@@ -352,10 +354,7 @@ TEST(EngineTest, ClosesThatGoOnAtTheLowestRateTripTheBreaker) {
   o.breaker.open_for = seconds(30);
   auto e = f.engine(o, std::make_unique<TestProfile>(1000, true));
   e->start();
-  const auto deadline = std::chrono::steady_clock::now() + seconds(10);
-  while (std::chrono::steady_clock::now() < deadline && e->stats().breaker != BreakerState::kOpen) {
-    std::this_thread::sleep_for(milliseconds(5));
-  }
+  breaker_becomes(*e, BreakerState::kOpen, seconds(10));
   e->stop(seconds(1));
   const auto s = e->stats();
   EXPECT_EQ(s.breaker, BreakerState::kOpen);
@@ -419,11 +418,7 @@ TEST(EngineTest, HeartbeatAdvancesWhileIdleAndWhileTheCloudIsDown) {
     std::this_thread::sleep_for(d);
     return e->heartbeat().value_or(0) - *first;
   };
-  const auto deadline = std::chrono::steady_clock::now() + seconds(5);
-  while (std::chrono::steady_clock::now() < deadline && e->stats().breaker != BreakerState::kOpen) {
-    std::this_thread::sleep_for(milliseconds(5));
-  }
-  ASSERT_EQ(e->stats().breaker, BreakerState::kOpen);
+  ASSERT_EQ(breaker_becomes(*e, BreakerState::kOpen), BreakerState::kOpen);
   EXPECT_GE(beats_within(milliseconds(700)), 2u) << "the loop wakes at least every 250 ms";
   e->stop(seconds(0));
   EXPECT_FALSE(e->heartbeat()) << "not running after stop()";
