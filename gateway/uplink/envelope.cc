@@ -1,10 +1,12 @@
 #include "gateway/uplink/envelope.h"
 
+#include <libdeflate.h>
 #include <zlib.h>
 
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <memory>
 #include <nlohmann/json.hpp>
 
 #include "gateway/uplink/internal/json_text.h"
@@ -213,19 +215,29 @@ std::string encode_line(const store::StoredRow& row) {
 
 Result<std::string> compress(std::string_view data, Compression c, int level) {
   if (c == Compression::kNone) return std::string(data);
-  z_stream zs{};
-  if (deflateInit2(&zs, level, Z_DEFLATED, window_bits_for(c), 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-    return internal_error("deflateInit2 failed");
+  if (level < 0) level = 6;
+  // A compressor holds its match finder's tables (~100s of KB at level 6):
+  // one per thread, kept while the level stays the same (an uplink thread
+  // always uses its uplink's level).
+  struct Compressor {
+    int level = -1;
+    std::unique_ptr<libdeflate_compressor, decltype(&libdeflate_free_compressor)> z{nullptr,
+                                                                                    libdeflate_free_compressor};
+  };
+  thread_local Compressor cached;
+  if (!cached.z || cached.level != level) {
+    cached.z.reset(libdeflate_alloc_compressor(level));
+    cached.level = level;
+    if (!cached.z) return internal_error("libdeflate: no compressor for level " + std::to_string(level));
   }
-  std::string out(deflateBound(&zs, static_cast<uLong>(data.size())), '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  zs.avail_in = static_cast<uInt>(data.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  const int rc = deflate(&zs, Z_FINISH);
-  const size_t produced = zs.total_out;
-  deflateEnd(&zs);
-  if (rc != Z_STREAM_END) return internal_error("deflate failed: " + std::to_string(rc));
+  const bool gzip = c == Compression::kGzip;
+  std::string out(gzip ? libdeflate_gzip_compress_bound(cached.z.get(), data.size())
+                       : libdeflate_deflate_compress_bound(cached.z.get(), data.size()),
+                  '\0');
+  const size_t produced =
+      gzip ? libdeflate_gzip_compress(cached.z.get(), data.data(), data.size(), out.data(), out.size())
+           : libdeflate_deflate_compress(cached.z.get(), data.data(), data.size(), out.data(), out.size());
+  if (produced == 0) return internal_error("libdeflate: output did not fit its bound");
   out.resize(produced);
   return out;
 }

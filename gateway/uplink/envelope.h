@@ -59,8 +59,9 @@ std::string encode_line(const store::StoredRow& row);
 // Whether `payload` would be inlined as JSON (`payload`) rather than base64.
 bool is_inline_json(std::string_view payload);
 
-// Compresses `data`. `level` is zlib's 0..9 (-1 = zlib default, 6).
-// Errors: kInternal when zlib fails (out of memory).
+// Compresses `data` (libdeflate: the same gzip / raw deflate streams as
+// zlib, about twice as fast at the same level). `level` is 1..9 as in zlib
+// (-1 = 6). Errors: kInternal when no compressor can be allocated.
 Result<std::string> compress(std::string_view data, Compression c, int level = -1);
 
 // Detects how `bytes` are encoded: gzip magic, a JSON line ('{' first, after
