@@ -313,6 +313,26 @@ TEST_F(StorePolicyTest, LiveFirstSendsNewRowsBeforeTheBacklogEachPartInOrder) {
             (std::vector<std::string>{"old0", "old1", "old2", "old3"}));
 }
 
+// A group's rows go in up to 16 per statement: all 20 of one append are
+// live, not only those of its last statement.
+TEST_F(StorePolicyTest, LiveFirstCountsEveryRowOfALargeGroup) {
+  auto o = options();
+  o.replay["c"] = Replay::kLiveFirst;
+  o.live_window = 10s;
+  o.lower_priority_share = 0;
+  auto store = open(o);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(append_sync(*store, one(row(0, "old" + std::to_string(i)))).is_ok());
+  clock_.advance(60s);
+  std::vector<NewRow> fresh;
+  std::vector<std::string> want;
+  for (int i = 0; i < 20; ++i) {
+    fresh.push_back(row(0, "new" + std::to_string(i)));
+    want.push_back("new" + std::to_string(i));
+  }
+  ASSERT_TRUE(append_sync(*store, fresh).is_ok());
+  EXPECT_EQ(payloads(*store->lease("c", 20, 1 << 20)), want);
+}
+
 TEST_F(StorePolicyTest, RestartKeepsFifoPerRouteAcrossRetries) {
   std::map<std::string, std::vector<std::string>> sent;
   {

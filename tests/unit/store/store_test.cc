@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <atomic>
 #include <future>
 #include <mutex>
@@ -186,6 +187,51 @@ TEST_F(StoreTest, RowsSurviveReopenWithAllFieldsAndProperties) {
   EXPECT_EQ(got.expires_at_ms, row.expires_at_ms);
   EXPECT_EQ(got.cloud_topic, "dt/gw/alarms");
   EXPECT_EQ(got.message, row.message);
+}
+
+// Rows are inserted up to 16 per statement: 37 rows in one group span full
+// statements and a shorter last one. Each row must come back with its own
+// fields (properties on every third one) and seqs in append order.
+TEST_F(StoreTest, ManyRowsInOneGroupKeepTheirFieldsAndOrder) {
+  std::vector<NewRow> rows;
+  for (int i = 0; i < 37; ++i) {
+    NewRow row = make_row(i % 2 ? "a" : "b", i % 3, "payload-" + std::to_string(i), "r" + std::to_string(i % 5));
+    row.cloud_topic = i % 4 ? "" : "dt/" + std::to_string(i);
+    row.expires_at_ms = i % 7 ? 0 : 1'800'000'000'000 + i;
+    row.message.topic = "plant/" + std::to_string(i);
+    row.message.client_id = "dev-" + std::to_string(i);
+    row.message.received_at_ms = 1'700'000'000'000 + i;
+    if (i % 3 == 0) {
+      row.message.protocol_version = 5;
+      row.message.properties.user = {{"i", std::to_string(i)}};
+      row.message.properties.content_type = "text/" + std::to_string(i);
+    }
+    rows.push_back(std::move(row));
+  }
+  {
+    auto store = open();
+    ASSERT_TRUE(append_sync(*store, rows).is_ok());
+    EXPECT_EQ(store->stats().commits, 1u);
+  }
+  auto store = open();
+  std::vector<StoredRow> got;
+  for (const char* uplink : {"a", "b"}) {
+    auto leased = store->lease(uplink, 100, 1 << 20);
+    ASSERT_TRUE(leased.is_ok()) << leased.status().to_string();
+    got.insert(got.end(), leased->begin(), leased->end());
+  }
+  ASSERT_EQ(got.size(), rows.size());
+  std::sort(got.begin(), got.end(), [](const StoredRow& x, const StoredRow& y) { return x.seq < y.seq; });
+  for (size_t i = 0; i < rows.size(); ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(got[i].seq, got[0].seq + static_cast<int64_t>(i));
+    EXPECT_EQ(got[i].uplink, rows[i].uplink);
+    EXPECT_EQ(got[i].route, rows[i].route);
+    EXPECT_EQ(got[i].priority, rows[i].priority);
+    EXPECT_EQ(got[i].expires_at_ms, rows[i].expires_at_ms);
+    EXPECT_EQ(got[i].cloud_topic, rows[i].cloud_topic);
+    EXPECT_EQ(got[i].message, rows[i].message);
+  }
 }
 
 TEST_F(StoreTest, EmptyPayloadAndNoPropertiesRoundTrip) {
