@@ -64,7 +64,7 @@ set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ${GW_DEB_SHLIBDEPS})
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "systemd")
 if(NOT GW_DEB_SHLIBDEPS)
   set(CPACK_DEBIAN_PACKAGE_DEPENDS
-      "systemd, libc6, libstdc++6, libgcc-s1, libpaho-mqttpp3-1, libpaho-mqtt1.3, libsqlite3-0, libyaml-cpp0.7, libspdlog1.10-fmt9, libfmt9, zlib1g, libdeflate0, libssl3, libcpp-httplib0.11")
+      "systemd, libc6, libstdc++6, libgcc-s1, libpaho-mqttpp3-1, libpaho-mqtt1.3, libsqlite3-0, libyaml-cpp0.7, libspdlog1.10-fmt9, libfmt9, zlib1g, libdeflate0, libmimalloc2.0, libssl3, libcpp-httplib0.11")
 endif()
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "mosquitto-clients")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA

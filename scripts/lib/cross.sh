@@ -5,7 +5,7 @@
 # Packages (scripts/setup --cross ARCH installs them):
 #   crossbuild-essential-ARCH qemu-user and the :ARCH variants of cross_packages below.
 . "$(dirname "${BASH_SOURCE[0]}")/packages.sh"
-cross_packages=(libpaho-mqtt-dev libpaho-mqttpp-dev libsqlite3-dev libspdlog-dev libfmt-dev zlib1g-dev libdeflate-dev libssl-dev
+cross_packages=(libpaho-mqtt-dev libpaho-mqttpp-dev libsqlite3-dev libspdlog-dev libfmt-dev zlib1g-dev libdeflate-dev libmimalloc-dev libssl-dev
                 libcpp-httplib-dev libyaml-cpp0.7)
 cross_test_packages=(libgtest-dev libgmock-dev)
 
