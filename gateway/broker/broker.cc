@@ -26,6 +26,21 @@ namespace {
 // This module's logger (core/log.h).
 spdlog::logger& logger() { return log::get(log::Module::kBroker); }
 
+// A QoS 2 message the sink answered: who, for a connection closed meanwhile.
+struct Qos2Origin {
+  std::string client_id;
+  uint16_t packet_id = 0;
+  uint64_t session_generation = 0;
+};
+
+// The sink's answer to one QoS 1/2 PUBLISH, to be completed on the io thread.
+struct IngestDone {
+  uint64_t connection_id = 0;
+  uint64_t token = 0;
+  Status status;
+  std::optional<Qos2Origin> qos2;
+};
+
 // What outlives the broker: sink completions may arrive from any thread after
 // stop() or after the broker is gone. They post through this gate, which is
 // closed (under the mutex) before the io_context stops or is destroyed.
@@ -33,6 +48,11 @@ struct Gate {
   std::mutex mu;
   asio::io_context* io = nullptr;  // null once closed
   std::atomic<uint64_t> qos0_refused{0};
+  // Ingest answers come in bursts (one store commit answers hundreds of
+  // PUBLISHes): they queue here and one posted drain takes them all, so the
+  // io thread wakes once and each connection writes its PUBACKs at once.
+  std::vector<IngestDone> done;
+  bool drain_posted = false;
 
   // True when posted; false once closed (or before start).
   template <typename F>
@@ -41,6 +61,27 @@ struct Gate {
     if (io == nullptr) return false;
     asio::post(*io, std::forward<F>(f));
     return true;
+  }
+
+  // Queues `d`; posts `drain` unless one is already on its way.
+  template <typename F>
+  void queue(IngestDone d, F&& drain) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (io == nullptr) return;
+    done.push_back(std::move(d));
+    if (!drain_posted) {
+      drain_posted = true;
+      asio::post(*io, std::forward<F>(drain));
+    }
+  }
+
+  // The drain: everything queued so far, into `out` (swapped, so both
+  // vectors keep their capacity).
+  void take(std::vector<IngestDone>& out) {
+    out.clear();
+    std::lock_guard<std::mutex> lock(mu);
+    out.swap(done);
+    drain_posted = false;
   }
 };
 
@@ -228,14 +269,11 @@ class Broker::Impl final : public ConnectionHost {
  private:
   void accept(std::unique_ptr<Transport> transport, const std::string& listener);
   Client* live_client(uint64_t connection_id);
-  // A QoS 2 message the sink answered: who, for a connection closed meanwhile.
-  struct Qos2Origin {
-    std::string client_id;
-    uint16_t packet_id = 0;
-    uint64_t session_generation = 0;
-  };
-  void complete(uint64_t connection_id, uint64_t token, const Status& status,
-                const std::optional<Qos2Origin>& qos2);
+  // io thread: completes what the gate queued, then writes each answered
+  // connection's acknowledgements once.
+  void drain_ingest_done();
+  // True when d's connection is live (and has acknowledgements to write).
+  bool complete(const IngestDone& d);
   void complete_release(uint64_t connection_id, uint64_t token, const Status& status);
   void publish_will(Message msg);
   // Ends the session; `had_qos2`: it held inbound QoS 2 records, dropped too.
@@ -255,6 +293,8 @@ class Broker::Impl final : public ConnectionHost {
   IngressSink& sink_;
   const Clock& clock_;
   std::shared_ptr<Gate> gate_;  // shared with sink completions that may outlive us
+  std::vector<IngestDone> draining_;  // io thread: drain_ingest_done()'s batch
+  std::vector<uint64_t> answered_;    // io thread: connections it answered
   Authenticator auth_;          // io thread (its login cache)
   std::optional<Acl> acl_;
   std::map<std::string, bool, std::less<>> loopback_;  // listener name → bound to a loopback address
@@ -491,31 +531,44 @@ void Broker::Impl::ingest(Connection& conn, Message msg, uint64_t token, std::op
   }
   sink_.on_publish_with_state(msg, state, [gate = gate_, this, id = conn.id(), token, origin](const Status& st) {
     // Any thread: hop to the io thread; the gate drops it once stopped.
-    gate->post([this, id, token, st, origin] { complete(id, token, st, origin); });
+    gate->queue(IngestDone{id, token, st, origin}, [this] { drain_ingest_done(); });
   });
 }
 
-void Broker::Impl::complete(uint64_t connection_id, uint64_t token, const Status& status,
-                            const std::optional<Qos2Origin>& qos2) {
-  if (Client* c = live_client(connection_id)) {
-    c->connection().on_ingest_done(token, status);
-    c->flush();
-    return;
+void Broker::Impl::drain_ingest_done() {
+  gate_->take(draining_);
+  answered_.clear();
+  for (const IngestDone& d : draining_) {
+    if (complete(d)) answered_.push_back(d.connection_id);
+  }
+  std::sort(answered_.begin(), answered_.end());
+  answered_.erase(std::unique(answered_.begin(), answered_.end()), answered_.end());
+  for (uint64_t id : answered_) {
+    if (Client* c = live_client(id)) c->flush();
+  }
+}
+
+bool Broker::Impl::complete(const IngestDone& d) {
+  if (Client* c = live_client(d.connection_id)) {
+    c->connection().on_ingest_done(d.token, d.status);
+    return true;
   }
   // Closed meanwhile: the device will retransmit. A QoS 2 message is stored
   // with its record now, so its session must know the id, or the
   // retransmission would be stored a second time.
-  if (!qos2 || !status.is_ok()) return;
+  const std::optional<Qos2Origin>& qos2 = d.qos2;
+  if (!qos2 || !d.status.is_ok()) return false;
   auto s = sessions_.find(qos2->client_id);
   if (s == sessions_.end() || s->second.generation != qos2->session_generation) {
     sink_.release_qos2(qos2->client_id, qos2->packet_id, [](const Status&) {});  // that session is over
-    return;
+    return false;
   }
   if (s->second.connection_id == 0) {
     s->second.state.qos2_received.insert(qos2->packet_id);
   } else if (Client* c = live_client(s->second.connection_id)) {
     c->connection().adopt_qos2_received(qos2->packet_id);
   }
+  return false;
 }
 
 void Broker::Impl::release_qos2(Connection& conn, uint16_t packet_id, uint64_t token) {
