@@ -103,7 +103,7 @@ void Gateway::drop_qos2(const std::string& client_id) { store_->drop_qos2(client
 
 void Gateway::on_retained(const Message& msg) { store_->put_retained(msg); }
 
-void Gateway::on_publish_with_state(const Message& msg, const broker::PublishState& state, Done done) {
+void Gateway::on_publish_with_state(Message msg, const broker::PublishState& state, Done done) {
   // One table for the whole message, even if a reload swaps it meanwhile.
   const std::shared_ptr<const rules::RouteTable> table = routes_.load();
   thread_local rules::Decision decision;
@@ -116,22 +116,27 @@ void Gateway::on_publish_with_state(const Message& msg, const broker::PublishSta
     broker_->publish_local(std::move(copy));
   }
 
+  store::AppendExtras extras;
+  if (state.qos2_packet_id) extras.qos2_received = store::Qos2Marker{msg.client_id, *state.qos2_packet_id};
+  if (state.retained) extras.retained = msg;  // durable before the PUBACK, with the message
   std::vector<store::NewRow> rows;
   rows.reserve(decision.deliveries.size());
-  for (const auto& d : decision.deliveries) {
+  for (size_t i = 0; i < decision.deliveries.size(); ++i) {
+    const auto& d = decision.deliveries[i];
     store::NewRow row;
     row.uplink = d.uplink;
     row.route = d.route;
     row.priority = d.priority;
     row.expires_at_ms = expiry_ms(msg, d.ttl);
     row.cloud_topic = d.cloud_topic;
-    row.message = msg;
+    if (i + 1 < decision.deliveries.size()) {
+      row.message = msg;
+    } else {
+      row.message = std::move(msg);  // the last delivery takes it; nothing reads msg after
+    }
     if (d.properties_rewritten) row.message.properties.user = d.properties;
     rows.push_back(std::move(row));
   }
-  store::AppendExtras extras;
-  if (state.qos2_packet_id) extras.qos2_received = store::Qos2Marker{msg.client_id, *state.qos2_packet_id};
-  if (state.retained) extras.retained = msg;  // durable before the PUBACK, with the message
   if (rows.empty()) {
     if (decision.dropped) ingest_.dropped.add(decision.used_default ? "no_route" : "route_drop");
     if (!extras.qos2_received && !extras.retained) {

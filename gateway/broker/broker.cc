@@ -508,7 +508,7 @@ void Broker::Impl::publish_will(Message msg) {
   // is left to acknowledge it, so its completion only counts.
   PublishState state;
   state.retained = retained_taken(msg);
-  sink_.on_publish_with_state(msg, state, [gate = gate_](const Status& st) {
+  sink_.on_publish_with_state(std::move(msg), state, [gate = gate_](const Status& st) {
     if (!st.is_ok()) ++gate->qos0_refused;
   });
 }
@@ -518,7 +518,7 @@ void Broker::Impl::ingest(Connection& conn, Message msg, uint64_t token, std::op
   PublishState state;
   state.retained = retained_taken(msg);
   if (token == 0) {
-    sink_.on_publish_with_state(msg, state, [gate = gate_](const Status& st) {
+    sink_.on_publish_with_state(std::move(msg), state, [gate = gate_](const Status& st) {
       if (!st.is_ok()) ++gate->qos0_refused;
     });
     return;
@@ -529,7 +529,7 @@ void Broker::Impl::ingest(Connection& conn, Message msg, uint64_t token, std::op
     auto s = sessions_.find(conn.client_id());
     origin = Qos2Origin{conn.client_id(), *qos2_packet_id, s != sessions_.end() ? s->second.generation : 0};
   }
-  sink_.on_publish_with_state(msg, state, [gate = gate_, this, id = conn.id(), token, origin](const Status& st) {
+  sink_.on_publish_with_state(std::move(msg), state, [gate = gate_, this, id = conn.id(), token, origin](const Status& st) {
     // Any thread: hop to the io thread; the gate drops it once stopped.
     gate->queue(IngestDone{id, token, st, origin}, [this] { drain_ingest_done(); });
   });

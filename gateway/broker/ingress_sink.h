@@ -42,8 +42,9 @@ class IngressSink {
   virtual void on_publish(const Message& msg, Done done) = 0;
 
   // on_publish() plus `state`, all durable (or none) when done(OK) runs.
-  // Default: on_publish(), keeping nothing.
-  virtual void on_publish_with_state(const Message& msg, const PublishState& state, Done done) {
+  // The message is handed over (the broker is done with it), so a sink can
+  // keep it without a copy. Default: on_publish(), keeping nothing.
+  virtual void on_publish_with_state(Message msg, const PublishState& state, Done done) {
     (void)state;
     on_publish(msg, std::move(done));
   }

@@ -132,6 +132,59 @@ TEST_F(EndToEnd, QueuedMessagesSurviveACloudOutageAndAGatewayRestart) {
       << read_file(dir_ / "gateway.log");
 }
 
+// A route to two uplinks stores the message once per uplink (the first row
+// gets a copy, the last the message itself): each must arrive whole.
+TEST_F(EndToEnd, ARouteToTwoUplinksDeliversTheWholeMessageToEach) {
+  write_file(config_, R"(gateway:
+  id: it-gw
+  data_dir: ./var
+listeners:
+  - name: local
+    bind: 127.0.0.1:)" + std::to_string(device_port_) + R"(
+store:
+  path: queue.db
+uplinks:
+  - name: primary
+    type: mqtt
+    host: 127.0.0.1
+    port: )" + std::to_string(cloud_->port()) + R"(
+    client_id: it-gw-a
+    topic: "a/{gateway_id}/{route}"
+    batch: {linger: 100ms}
+  - name: backup
+    type: mqtt
+    host: 127.0.0.1
+    port: )" + std::to_string(cloud_->port()) + R"(
+    client_id: it-gw-b
+    topic: "b/{gateway_id}/{route}"
+    batch: {linger: 100ms}
+routes:
+  - name: both
+    match: {topic: "plant/#"}
+    to: [primary, backup]
+default_route: drop
+)");
+  std::filesystem::create_directories(dir_ / "a");
+  std::filesystem::create_directories(dir_ / "b");
+  CloudSink a(cloud_->port(), dir_ / "a", "a/#");
+  CloudSink b(cloud_->port(), dir_ / "b", "b/#");
+  start_gateway();
+  ASSERT_EQ(publish("fan", 100, "plant/line1/telemetry",
+                    "-V mqttv5 -q 1 -i dev-fan -D publish user-property line l1"),
+            0);
+  for (const CloudSink* sink : {&a, &b}) {
+    ASSERT_TRUE(sink->wait_for([](const auto& msgs) { return count_streams(msgs).distinct("fan") == 100; }))
+        << read_file(dir_ / "gateway.log");
+    for (const auto& m : sink->messages()) {
+      if (m["payload"].value("stream", "") != "fan") continue;
+      EXPECT_EQ(m["topic"], "plant/line1/telemetry");
+      EXPECT_EQ(m["client_id"], "dev-fan");
+      EXPECT_EQ(m["route"], "both");
+      EXPECT_EQ(m["props"], nlohmann::json::parse(R"([["line","l1"]])"));
+    }
+  }
+}
+
 TEST(CheckConfig, ReportsFileLineColumnAndExitsTwo) {
   TempDir dir;
   const auto config = dir / "bad.yaml";
