@@ -18,7 +18,7 @@ info=$(dpkg-deb --info "$deb")
 echo "$info" | grep -q '^ Package: edge-gateway$' || fail "package name"
 echo "$info" | grep -q "^ Architecture: $(dpkg --print-architecture)$" || fail "architecture"
 depends=$(echo "$info" | sed -n 's/^ Depends: //p')
-for lib in libpaho-mqttpp3-1 libsqlite3-0 libyaml-cpp0.7 libssl3 zlib1g libcpp-httplib0.11 libc6; do
+for lib in libpaho-mqttpp3-1 libsqlite3-0 libyaml-cpp0.7 libssl3 zlib1g libdeflate0 libmimalloc2.0 libcpp-httplib0.11 libc6; do
   echo "$depends" | grep -q "$lib" || fail "Depends lacks $lib: $depends"
 done
 # sd_notify is spoken without libsystemd (gateway/app/sd_notify.h).
