@@ -22,15 +22,7 @@ class EndToEnd : public ::testing::Test {
     device_port_ = free_port();
     cloud_ = std::make_unique<Mosquitto>();
     config_ = dir_ / "gateway.yaml";
-    write_file(config_, R"(gateway:
-  id: it-gw
-  data_dir: ./var
-listeners:
-  - name: local
-    bind: 127.0.0.1:)" + std::to_string(device_port_) + R"(
-store:
-  path: queue.db
-uplinks:
+    write_config(R"(uplinks:
   - name: cloud
     type: mqtt
     host: 127.0.0.1
@@ -50,6 +42,19 @@ routes:
     to: cloud
 default_route: drop
 )");
+  }
+
+  // gateway.yaml: the gateway, its listener and store, then `rest` (uplinks, routes).
+  void write_config(const std::string& rest) {
+    write_file(config_, R"(gateway:
+  id: it-gw
+  data_dir: ./var
+listeners:
+  - name: local
+    bind: 127.0.0.1:)" + std::to_string(device_port_) + R"(
+store:
+  path: queue.db
+)" + rest);
   }
 
   void start_gateway() {
@@ -135,15 +140,7 @@ TEST_F(EndToEnd, QueuedMessagesSurviveACloudOutageAndAGatewayRestart) {
 // A route to two uplinks stores the message once per uplink (the first row
 // gets a copy, the last the message itself): each must arrive whole.
 TEST_F(EndToEnd, ARouteToTwoUplinksDeliversTheWholeMessageToEach) {
-  write_file(config_, R"(gateway:
-  id: it-gw
-  data_dir: ./var
-listeners:
-  - name: local
-    bind: 127.0.0.1:)" + std::to_string(device_port_) + R"(
-store:
-  path: queue.db
-uplinks:
+  write_config(R"(uplinks:
   - name: primary
     type: mqtt
     host: 127.0.0.1

@@ -107,6 +107,7 @@ class StorePolicyTest : public ::testing::Test {
     if (!s.is_ok()) return s;
     return f.get();
   }
+  std::unique_ptr<Store> live_first_after_outage();
 
   TempDir dir_;
   FakeClock clock_;
@@ -284,14 +285,21 @@ TEST_F(StorePolicyTest, LowerPriorityShareGoesToTheOldestLowerRows) {
             (std::vector<std::string>(5, "hi")));
 }
 
-TEST_F(StorePolicyTest, LiveFirstSendsNewRowsBeforeTheBacklogEachPartInOrder) {
+// A live_first store for uplink "c" holding "old0".."old4" from before an
+// outage: backlog now.
+std::unique_ptr<Store> StorePolicyTest::live_first_after_outage() {
   auto o = options();
   o.replay["c"] = Replay::kLiveFirst;
   o.live_window = 10s;
   o.lower_priority_share = 0;
   auto store = open(o);
-  for (int i = 0; i < 5; ++i) ASSERT_TRUE(append_sync(*store, one(row(0, "old" + std::to_string(i)))).is_ok());
-  clock_.advance(60s);  // an outage: those are backlog now
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(append_sync(*store, one(row(0, "old" + std::to_string(i)))).is_ok());
+  clock_.advance(60s);
+  return store;
+}
+
+TEST_F(StorePolicyTest, LiveFirstSendsNewRowsBeforeTheBacklogEachPartInOrder) {
+  auto store = live_first_after_outage();
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(append_sync(*store, one(row(0, "new" + std::to_string(i)))).is_ok());
   auto a = store->lease("c", 4, 1 << 20);
   ASSERT_TRUE(a.is_ok());
@@ -316,13 +324,7 @@ TEST_F(StorePolicyTest, LiveFirstSendsNewRowsBeforeTheBacklogEachPartInOrder) {
 // A group's rows go in up to 16 per statement: all 20 of one append are
 // live, not only those of its last statement.
 TEST_F(StorePolicyTest, LiveFirstCountsEveryRowOfALargeGroup) {
-  auto o = options();
-  o.replay["c"] = Replay::kLiveFirst;
-  o.live_window = 10s;
-  o.lower_priority_share = 0;
-  auto store = open(o);
-  for (int i = 0; i < 5; ++i) ASSERT_TRUE(append_sync(*store, one(row(0, "old" + std::to_string(i)))).is_ok());
-  clock_.advance(60s);
+  auto store = live_first_after_outage();
   std::vector<NewRow> fresh;
   std::vector<std::string> want;
   for (int i = 0; i < 20; ++i) {
