@@ -529,10 +529,11 @@ void Broker::Impl::ingest(Connection& conn, Message msg, uint64_t token, std::op
     auto s = sessions_.find(conn.client_id());
     origin = Qos2Origin{conn.client_id(), *qos2_packet_id, s != sessions_.end() ? s->second.generation : 0};
   }
-  sink_.on_publish_with_state(std::move(msg), state, [gate = gate_, this, id = conn.id(), token, origin](const Status& st) {
+  auto done = [gate = gate_, this, id = conn.id(), token, origin](const Status& st) {
     // Any thread: hop to the io thread; the gate drops it once stopped.
     gate->queue(IngestDone{id, token, st, origin}, [this] { drain_ingest_done(); });
-  });
+  };
+  sink_.on_publish_with_state(std::move(msg), state, std::move(done));
 }
 
 void Broker::Impl::drain_ingest_done() {

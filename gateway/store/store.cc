@@ -84,7 +84,10 @@ std::string insert_sql(size_t rows) {
   std::string sql =
       "INSERT INTO messages (uplink, route, priority, expires_at_ms, cloud_topic, topic, payload, "
       "qos, retain, props, client_id, username, protocol_version, received_at_ms) VALUES ";
-  for (size_t r = 0; r < rows; ++r) sql += r == 0 ? "(?,?,?,?,?,?,?,?,?,?,?,?,?,?)" : ",(?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+  for (size_t r = 0; r < rows; ++r) {
+    if (r > 0) sql += ',';
+    sql += "(?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+  }
   return sql;
 }
 // A run of consecutive seqs in one statement: per-row statements cost ~2x
@@ -325,7 +328,7 @@ class Store::Impl {
   Db wdb_;
   std::array<Stmt, kInsertRows> inserts_;  // [n - 1] inserts n rows
   std::vector<const NewRow*> pending_rows_;  // writer: appended rows not yet inserted
-  std::array<std::string, kInsertRows> insert_props_;  // their encoded properties, bound while inserting
+  std::array<std::string, kInsertRows> insert_props_;  // their encoded properties, while bound
   Stmt begin_, commit_, rollback_, delete_, dead_letter_, upsert_batch_, evict_scan_,
       uplinks_with_rows_, expired_, mark_qos2_, release_qos2_, drop_qos2_, set_retained_, clear_retained_;
   std::thread writer_;
@@ -1119,7 +1122,9 @@ Status Store::Impl::insert_pending(int64_t& first_seq) {
   st.reset();
   pending_rows_.clear();
   if (rc != SQLITE_DONE) return fail(sqlite_status(rc, wdb_.get(), "insert"), rc);
-  if (first_seq == 0) first_seq = sqlite3_last_insert_rowid(wdb_.get()) - static_cast<int64_t>(n) + 1;
+  if (first_seq == 0) {
+    first_seq = sqlite3_last_insert_rowid(wdb_.get()) - static_cast<int64_t>(n) + 1;
+  }
   return Status::ok();
 }
 

@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
-#include <memory>
 #include <nlohmann/json.hpp>
 
 #include "gateway/uplink/internal/json_text.h"
@@ -221,24 +220,30 @@ Result<std::string> compress(std::string_view data, Compression c, int level) {
   // always uses its uplink's level).
   struct Compressor {
     int level = -1;
-    std::unique_ptr<libdeflate_compressor, decltype(&libdeflate_free_compressor)> z{nullptr,
-                                                                                    libdeflate_free_compressor};
+    libdeflate_compressor* z = nullptr;
+    ~Compressor() {
+      if (z != nullptr) libdeflate_free_compressor(z);
+    }
   };
   thread_local Compressor cached;
-  if (!cached.z || cached.level != level) {
-    cached.z.reset(libdeflate_alloc_compressor(level));
+  if (cached.z == nullptr || cached.level != level) {
+    if (cached.z != nullptr) libdeflate_free_compressor(cached.z);
+    cached.z = libdeflate_alloc_compressor(level);
     cached.level = level;
-    if (!cached.z) return internal_error("libdeflate: no compressor for level " + std::to_string(level));
+    if (cached.z == nullptr) {
+      return internal_error("libdeflate: no compressor for level " + std::to_string(level));
+    }
   }
-  const bool gzip = c == Compression::kGzip;
-  std::string out(gzip ? libdeflate_gzip_compress_bound(cached.z.get(), data.size())
-                       : libdeflate_deflate_compress_bound(cached.z.get(), data.size()),
-                  '\0');
-  const size_t produced =
-      gzip ? libdeflate_gzip_compress(cached.z.get(), data.data(), data.size(), out.data(), out.size())
-           : libdeflate_deflate_compress(cached.z.get(), data.data(), data.size(), out.data(), out.size());
-  if (produced == 0) return internal_error("libdeflate: output did not fit its bound");
-  out.resize(produced);
+  // The output bound always fits, so compressing cannot fail.
+  libdeflate_compressor* z = cached.z;
+  const size_t n = data.size();
+  if (c == Compression::kGzip) {
+    std::string out(libdeflate_gzip_compress_bound(z, n), '\0');
+    out.resize(libdeflate_gzip_compress(z, data.data(), n, out.data(), out.size()));
+    return out;
+  }
+  std::string out(libdeflate_deflate_compress_bound(z, n), '\0');
+  out.resize(libdeflate_deflate_compress(z, data.data(), n, out.data(), out.size()));
   return out;
 }
 
