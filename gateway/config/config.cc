@@ -714,10 +714,9 @@ void Loader::load_uplinks(const YAML::Node& n, Config& c) {
     }
     const bool cloud = u.type != UplinkType::kMqtt;
     // Keys every type takes, then each type's own.
-    std::vector<std::string_view> keys = {"name",         "type", "host",      "port",    "topic",
-                                          "batch",        "compression", "compression_level", "mqtt_version", "tls",
-                                          "keepalive",    "backoff",     "breaker",      "publish_timeout",
-                                          "replay",       "downlink",    "limits"};
+    std::vector<std::string_view> keys = {"name", "type", "host", "port", "topic", "batch", "compression",
+                                          "compression_level", "mqtt_version", "tls", "keepalive", "backoff",
+                                          "breaker", "publish_timeout", "replay", "downlink", "limits"};
     const auto add = [&](Keys more) { keys.insert(keys.end(), more.begin(), more.end()); };
     switch (u.type) {
       case UplinkType::kMqtt: add({"client_id", "username", "password"}); break;

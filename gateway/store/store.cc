@@ -84,9 +84,12 @@ std::string insert_sql(size_t rows) {
   std::string sql =
       "INSERT INTO messages (uplink, route, priority, expires_at_ms, cloud_topic, topic, payload, "
       "qos, retain, props, client_id, username, protocol_version, received_at_ms) VALUES ";
+  std::string tuple = "(?";
+  for (int c = 1; c < kInsertColumns; ++c) tuple += ",?";
+  tuple += ')';
   for (size_t r = 0; r < rows; ++r) {
     if (r > 0) sql += ',';
-    sql += "(?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+    sql += tuple;
   }
   return sql;
 }

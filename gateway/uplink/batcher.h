@@ -42,7 +42,7 @@ struct BatcherOptions {
   size_t max_bytes = 65536;  // of the compressed payload
   std::chrono::milliseconds linger{200};
   Compression compression = Compression::kGzip;
-  int level = -1;                  // zlib level; -1 = 6
+  int level = -1;                  // compress() level (1..9 as zlib's); -1 = 6
   size_t hard_limit_bytes = 0;     // the profile's max payload; 0 = none
   size_t billing_unit_bytes = 0;   // 0 = none
 };

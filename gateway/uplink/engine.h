@@ -52,7 +52,7 @@ struct UplinkOptions {
   size_t max_bytes = 65536;                  // compressed payload per batch (capped by the profile)
   std::chrono::milliseconds linger{200};     // a partial batch leaves when its oldest row waited this long
   Compression compression = Compression::kGzip;
-  int compression_level = 6;                 // zlib 1..9
+  int compression_level = 6;                 // 1..9, as zlib's levels
   BackoffOptions backoff;                    // reconnects and retries
   BreakerOptions breaker;
   size_t max_inflight = 4;                   // batches awaiting PUBACK (capped by the profile)

@@ -24,15 +24,7 @@ class BrokerPersist : public ::testing::Test {
  protected:
   void SetUp() override {
     config_ = dir_ / "gateway.yaml";
-    write_file(config_, R"(gateway:
-  id: persist-gw
-  data_dir: ./var
-listeners:
-  - name: local
-    bind: 127.0.0.1:)" + std::to_string(device_port_) + R"(
-store:
-  path: queue.db
-uplinks:
+    write_file(config_, gateway_yaml_head("persist-gw", device_port_) + R"(uplinks:
   - name: cloud
     type: mqtt
     host: 127.0.0.1

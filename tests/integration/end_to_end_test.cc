@@ -45,17 +45,7 @@ default_route: drop
   }
 
   // gateway.yaml: the gateway, its listener and store, then `rest` (uplinks, routes).
-  void write_config(const std::string& rest) {
-    write_file(config_, R"(gateway:
-  id: it-gw
-  data_dir: ./var
-listeners:
-  - name: local
-    bind: 127.0.0.1:)" + std::to_string(device_port_) + R"(
-store:
-  path: queue.db
-)" + rest);
-  }
+  void write_config(const std::string& rest) { write_file(config_, gateway_yaml_head("it-gw", device_port_) + rest); }
 
   void start_gateway() {
     gateway_ = std::make_unique<Process>(

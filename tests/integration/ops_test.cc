@@ -82,15 +82,7 @@ class Ops : public ::testing::Test {
     http_port_ = free_port();
     cloud_ = std::make_unique<Mosquitto>();
     config_ = dir_ / "gateway.yaml";
-    write_file(config_, R"(gateway:
-  id: ops-gw
-  data_dir: ./var
-listeners:
-  - name: local
-    bind: 127.0.0.1:)" + std::to_string(device_port_) + R"(
-store:
-  path: queue.db
-uplinks:
+    write_file(config_, gateway_yaml_head("ops-gw", device_port_) + R"(uplinks:
   - name: cloud
     type: mqtt
     host: 127.0.0.1

@@ -154,15 +154,7 @@ TEST(RoutesReload, Issue6TwentySwapsUnderLoadRouteEveryMessageByExactlyOneTable)
   Mosquitto cloud;
   const uint16_t device_port = free_port();
   const auto config = dir / "gateway.yaml";
-  const std::string head = R"(gateway:
-  id: reload-gw
-  data_dir: ./var
-listeners:
-  - name: local
-    bind: 127.0.0.1:)" + std::to_string(device_port) + R"(
-store:
-  path: queue.db
-uplinks:
+  const std::string head = gateway_yaml_head("reload-gw", device_port) + R"(uplinks:
   - name: cloud
     type: mqtt
     host: 127.0.0.1

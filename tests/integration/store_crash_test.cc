@@ -25,16 +25,7 @@ class StoreEndToEnd : public ::testing::Test {
  protected:
   void write_config(const std::string& store_extra, uint16_t cloud_port) {
     config_ = dir_ / "gateway.yaml";
-    write_file(config_, R"(gateway:
-  id: crash-gw
-  data_dir: ./var
-listeners:
-  - name: local
-    bind: 127.0.0.1:)" + std::to_string(device_port_) + R"(
-store:
-  path: queue.db
-  group_window: 2ms
-)" + store_extra + R"(
+    write_file(config_, gateway_yaml_head("crash-gw", device_port_, "  group_window: 2ms\n" + store_extra) + R"(
 uplinks:
   - name: cloud
     type: mqtt

@@ -221,6 +221,11 @@ void Mosquitto::stop() {
   }
 }
 
+std::string gateway_yaml_head(const std::string& id, uint16_t device_port, const std::string& store_extra) {
+  return "gateway:\n  id: " + id + "\n  data_dir: ./var\nlisteners:\n  - name: local\n    bind: 127.0.0.1:" +
+         std::to_string(device_port) + "\nstore:\n  path: queue.db\n" + store_extra;
+}
+
 fs::path built_binary(const std::string& relative) {
   const char* dir = std::getenv("GW_BINARY_DIR");
   return fs::path(dir ? dir : GW_TEST_BINARY_DIR) / relative;

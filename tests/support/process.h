@@ -89,6 +89,12 @@ class Mosquitto {
   std::unique_ptr<Process> proc_;
 };
 
+// The head of a test's gateway.yaml: gateway `id` with data_dir ./var, one
+// listener on 127.0.0.1:`device_port`, and the store in queue.db followed by
+// `store_extra` (whole lines of store keys, two-space indented). Uplinks,
+// routes and the rest follow it.
+std::string gateway_yaml_head(const std::string& id, uint16_t device_port, const std::string& store_extra = "");
+
 // The edge-gateway binary on one config, started again after each kill (the
 // crash and restart tests): run N logs to DIR/gateway-N.log.
 class GatewayRuns {

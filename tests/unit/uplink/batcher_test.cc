@@ -179,7 +179,7 @@ TEST(BatcherTest, FlushTakesEverything) {
   EXPECT_EQ(b->pending_rows(), 0u);
 }
 
-// `compression_level` reaches zlib: level 1 costs bytes, level 9 saves them,
+// `compression_level` reaches the compressor: level 1 costs bytes, level 9 saves them,
 // and both carry the same lines.
 TEST(BatcherTest, CompressionLevelTradesBytesForCpu) {
   testing::FakeClock clock;
