@@ -93,10 +93,12 @@ std::string insert_sql(size_t rows) {
   }
   return sql;
 }
-// A run of consecutive seqs in one statement: per-row statements cost ~2x
-// (a DELETE ... RETURNING builds its result table once per execution).
-constexpr const char* kDeleteSql =
-    "DELETE FROM messages WHERE seq BETWEEN ?1 AND ?2 RETURNING " GW_ROW_BYTES_SQL;
+// A run of consecutive seqs in one statement: per-row statements cost ~2x.
+// The run is measured, then deleted: a DELETE ... RETURNING of the sizes
+// costs ~1.7x the two (it collects the rows before deleting them).
+constexpr const char* kRangeSizeSql =
+    "SELECT count(*), ifnull(sum(" GW_ROW_BYTES_SQL "), 0) FROM messages WHERE seq BETWEEN ?1 AND ?2";
+constexpr const char* kDeleteSql = "DELETE FROM messages WHERE seq BETWEEN ?1 AND ?2";
 constexpr const char* kDeadLetterSql =
     "INSERT OR REPLACE INTO dead_letters (seq, uplink, route, priority, expires_at_ms, "
     "cloud_topic, topic, payload, qos, retain, props, client_id, username, protocol_version, "
@@ -332,7 +334,7 @@ class Store::Impl {
   std::array<Stmt, kInsertRows> inserts_;  // [n - 1] inserts n rows
   std::vector<const NewRow*> pending_rows_;  // writer: appended rows not yet inserted
   std::array<std::string, kInsertRows> insert_props_;  // their encoded properties, while bound
-  Stmt begin_, commit_, rollback_, delete_, dead_letter_, upsert_batch_, evict_scan_,
+  Stmt begin_, commit_, rollback_, range_size_, delete_, dead_letter_, upsert_batch_, evict_scan_,
       uplinks_with_rows_, expired_, mark_qos2_, release_qos2_, drop_qos2_, set_retained_, clear_retained_;
   std::thread writer_;
   uint64_t commit_number_ = 0;
@@ -396,7 +398,7 @@ Status Store::Impl::open() {
 
 void Store::Impl::close_files() {
   for (Stmt& st : inserts_) st = Stmt();
-  for (Stmt* st : {&begin_, &commit_, &rollback_, &delete_, &dead_letter_,
+  for (Stmt* st : {&begin_, &commit_, &rollback_, &range_size_, &delete_, &dead_letter_,
                    &upsert_batch_, &evict_scan_, &uplinks_with_rows_, &expired_, &mark_qos2_, &release_qos2_,
                    &drop_qos2_, &set_retained_, &clear_retained_, &scan_, &fetch_, &count_, &depth_,
                    &received_at_}) {
@@ -464,7 +466,7 @@ Status Store::Impl::open_files() {
 
   for (auto [stmt, sql] :
        {std::pair{&begin_, "BEGIN IMMEDIATE"}, {&commit_, "COMMIT"}, {&rollback_, "ROLLBACK"},
-        {&delete_, kDeleteSql}, {&dead_letter_, kDeadLetterSql},
+        {&range_size_, kRangeSizeSql}, {&delete_, kDeleteSql}, {&dead_letter_, kDeadLetterSql},
         {&upsert_batch_, kUpsertBatchSql}, {&evict_scan_, kEvictScanSql},
         {&uplinks_with_rows_, kUplinksSql},
         {&expired_, kExpiredSql}, {&mark_qos2_, kMarkQos2Sql},
@@ -968,16 +970,24 @@ Status Store::Impl::delete_rows(std::vector<int64_t>& seqs, uint64_t& deleted) {
 // Deletes the rows first..last (all of them: callers pass only seqs they
 // mean to delete) and adds how many existed to `deleted`.
 Status Store::Impl::delete_range(int64_t first, int64_t last, uint64_t& deleted) {
-  ResetOnExit reset(delete_);
-  delete_.bind_int(1, first);
-  delete_.bind_int(2, last);
   uint64_t rows = 0, bytes = 0;
-  int rc;
-  while ((rc = delete_.step()) == SQLITE_ROW) {
-    ++rows;
-    bytes += static_cast<uint64_t>(delete_.column_int(0));
+  {
+    ResetOnExit reset(range_size_);
+    range_size_.bind_int(1, first);
+    range_size_.bind_int(2, last);
+    const int rc = range_size_.step();
+    if (rc != SQLITE_ROW) return fail(sqlite_status(rc, wdb_.get(), "delete"), rc);
+    rows = static_cast<uint64_t>(range_size_.column_int(0));
+    bytes = static_cast<uint64_t>(range_size_.column_int(1));
   }
-  if (rc != SQLITE_DONE) return fail(sqlite_status(rc, wdb_.get(), "delete"), rc);
+  if (rows == 0) return Status::ok();
+  {
+    ResetOnExit reset(delete_);
+    delete_.bind_int(1, first);
+    delete_.bind_int(2, last);
+    const int rc = delete_.step();
+    if (rc != SQLITE_DONE) return fail(sqlite_status(rc, wdb_.get(), "delete"), rc);
+  }
   bytes_stored_.fetch_sub(std::min(bytes, bytes_stored_.load(std::memory_order_relaxed)),
                           std::memory_order_relaxed);
   rows_stored_.fetch_sub(std::min(rows, rows_stored_.load(std::memory_order_relaxed)),
