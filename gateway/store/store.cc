@@ -349,7 +349,7 @@ class Store::Impl {
   // Read connection (read_mu_).
   std::mutex read_mu_;
   Db rdb_;
-  Stmt scan_, fetch_, count_, depth_, received_at_;
+  Stmt read_begin_, read_end_, scan_, fetch_, count_, depth_, received_at_;
 
   // Lease state (state_mu_).
   std::mutex state_mu_;
@@ -400,8 +400,8 @@ void Store::Impl::close_files() {
   for (Stmt& st : inserts_) st = Stmt();
   for (Stmt* st : {&begin_, &commit_, &rollback_, &range_size_, &delete_, &dead_letter_,
                    &upsert_batch_, &evict_scan_, &uplinks_with_rows_, &expired_, &mark_qos2_, &release_qos2_,
-                   &drop_qos2_, &set_retained_, &clear_retained_, &scan_, &fetch_, &count_, &depth_,
-                   &received_at_}) {
+                   &drop_qos2_, &set_retained_, &clear_retained_, &read_begin_, &read_end_, &scan_, &fetch_,
+                   &count_, &depth_, &received_at_}) {
     *st = Stmt();
   }
   wdb_.close();
@@ -487,7 +487,8 @@ Status Store::Impl::open_files() {
   rdb_ = std::move(rdb.value());
   GW_RETURN_IF_ERROR(rdb_.exec("PRAGMA query_only = 1"));
   for (auto [stmt, sql] :
-       {std::pair{&scan_, kScanSql}, {&fetch_, kFetchSql}, {&count_, kCountSql}, {&depth_, kDepthSql},
+       {std::pair{&read_begin_, "BEGIN"}, {&read_end_, "COMMIT"}, {&scan_, kScanSql}, {&fetch_, kFetchSql},
+        {&count_, kCountSql}, {&depth_, kDepthSql},
         {&received_at_, kReceivedAtSql}}) {
     auto s = Stmt::prepare(rdb_, sql);
     if (!s.is_ok()) return s.status().with_context("store");
@@ -1329,12 +1330,20 @@ Result<std::vector<StoredRow>> Store::Impl::lease(std::string_view uplink, size_
   std::vector<StoredRow> out;
   if (max_rows == 0) return out;
   std::lock_guard rl(read_mu_);
-  // One read snapshot for the scans and fetches of this lease.
-  GW_RETURN_IF_ERROR(rdb_.exec("BEGIN"));
+  // One read snapshot for the scans and fetches of this lease (prepared
+  // BEGIN and COMMIT: sqlite3_exec would parse them at every lease).
+  {
+    ResetOnExit reset(read_begin_);
+    const int rc = read_begin_.step();
+    if (rc != SQLITE_DONE) return sqlite_status(rc, rdb_.get(), "store: lease");
+  }
   struct EndRead {
-    Db& db;
-    ~EndRead() { (void)db.exec("COMMIT"); }
-  } end_read{rdb_};
+    Stmt& end;
+    ~EndRead() {
+      (void)end.step();
+      end.reset();
+    }
+  } end_read{read_end_};
   UplinkState* st;
   int64_t live_from = kMaxSeq;  // live_first: first seq committed within live_window
   const auto replay = options_.replay.find(uplink);
