@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <string>
 
@@ -17,14 +18,65 @@ using internal::Stmt;
 
 namespace {
 
-constexpr const char* kBytesSql =
-    "(length(payload) + ifnull(length(props), 0) + length(CAST(topic AS BLOB)) + "
-    "length(CAST(cloud_topic AS BLOB)) + 64)";
 constexpr const char* kColumns =
     "seq, uplink, route, priority, expires_at_ms, cloud_topic, topic, payload, qos, retain, "
     "props, client_id, username, protocol_version, received_at_ms";
 
 Result<Stmt> prepare(Db& db, const std::string& sql) { return Stmt::prepare(db, sql.c_str()); }
+
+// One read snapshot for several statements, from begin() to destruction.
+class Snapshot {
+ public:
+  explicit Snapshot(Db& db) : db_(db) {}
+  ~Snapshot() {
+    if (open_) (void)db_.exec("COMMIT");
+  }
+  Snapshot(const Snapshot&) = delete;
+  Snapshot& operator=(const Snapshot&) = delete;
+  Status begin() {
+    GW_RETURN_IF_ERROR(db_.exec("BEGIN"));
+    open_ = true;
+    return Status::ok();
+  }
+
+ private:
+  Db& db_;
+  bool open_ = false;
+};
+
+// The row under `st` (kColumns, then reason and dead_at_ms for dead letters).
+PeekedRow read_row(Stmt& st, bool dead_letter) {
+  PeekedRow p;
+  StoredRow& r = p.row;
+  r.seq = st.column_int(0);
+  r.uplink = st.column_text(1);
+  r.route = st.column_text(2);
+  r.priority = static_cast<int>(st.column_int(3));
+  r.expires_at_ms = st.column_int(4);
+  r.cloud_topic = st.column_text(5);
+  Message& m = r.message;
+  m.topic = st.column_text(6);
+  m.payload = st.column_blob(7);
+  m.qos = static_cast<uint8_t>(st.column_int(8));
+  m.retain = st.column_int(9) != 0;
+  if (!st.column_is_null(10)) {
+    auto props = MessageProperties::decode(st.column_blob(10));
+    if (props.is_ok()) {
+      m.properties = std::move(props.value());
+    } else {
+      p.reason = "undecodable properties";
+    }
+  }
+  m.client_id = st.column_text(11);
+  m.username = st.column_text(12);
+  m.protocol_version = static_cast<uint8_t>(st.column_int(13));
+  m.received_at_ms = st.column_int(14);
+  if (dead_letter) {
+    p.reason = st.column_text(15);
+    p.dead_at_ms = st.column_int(16);
+  }
+  return p;
+}
 
 }  // namespace
 
@@ -36,7 +88,7 @@ class QueueAdmin::Impl {
 
   Result<std::vector<QueueGroup>> groups(const char* table) {
     std::vector<QueueGroup> out;
-    auto st = prepare(db, std::string("SELECT uplink, route, priority, count(*), sum(") + kBytesSql +
+    auto st = prepare(db, std::string("SELECT uplink, route, priority, count(*), sum(") + GW_ROW_BYTES_SQL +
                               "), min(received_at_ms) FROM " + table +
                               " GROUP BY uplink, route, priority ORDER BY uplink, route, priority DESC");
     if (!st.is_ok()) return st.status();
@@ -102,12 +154,8 @@ QueueAdmin::~QueueAdmin() = default;
 Result<QueueSummary> QueueAdmin::summary() {
   QueueSummary s;
   s.schema_version = impl_->version;
-  // One snapshot for all the numbers.
-  GW_RETURN_IF_ERROR(impl_->db.exec("BEGIN"));
-  struct End {
-    Db& db;
-    ~End() { (void)db.exec("COMMIT"); }
-  } end{impl_->db};
+  Snapshot snapshot(impl_->db);  // one for all the numbers
+  GW_RETURN_IF_ERROR(snapshot.begin());
   auto groups = impl_->groups("messages");
   if (!groups.is_ok()) return groups.status();
   s.groups = std::move(groups).value();
@@ -135,48 +183,46 @@ Result<QueueSummary> QueueAdmin::summary() {
 Result<std::vector<PeekedRow>> QueueAdmin::peek(std::string_view route, size_t n,
                                                 bool dead_letters) {
   std::vector<PeekedRow> out;
-  if (dead_letters && impl_->version < 2) return out;
-  std::string sql = std::string("SELECT ") + kColumns +
-                    (dead_letters ? ", reason, dead_at_ms FROM dead_letters" : " FROM messages") +
-                    (route.empty() ? "" : " WHERE route = ?1") + " ORDER BY priority DESC, seq LIMIT " +
-                    std::to_string(n);
-  auto st = prepare(impl_->db, sql);
-  if (!st.is_ok()) return st.status();
-  if (!route.empty()) st->bind_text(1, route);
-  int rc;
-  while ((rc = st->step()) == SQLITE_ROW) {
-    PeekedRow p;
-    StoredRow& r = p.row;
-    r.seq = st->column_int(0);
-    r.uplink = st->column_text(1);
-    r.route = st->column_text(2);
-    r.priority = static_cast<int>(st->column_int(3));
-    r.expires_at_ms = st->column_int(4);
-    r.cloud_topic = st->column_text(5);
-    Message& m = r.message;
-    m.topic = st->column_text(6);
-    m.payload = st->column_blob(7);
-    m.qos = static_cast<uint8_t>(st->column_int(8));
-    m.retain = st->column_int(9) != 0;
-    if (!st->column_is_null(10)) {
-      auto props = MessageProperties::decode(st->column_blob(10));
-      if (props.is_ok()) {
-        m.properties = std::move(props.value());
-      } else {
-        p.reason = "undecodable properties";
-      }
-    }
-    m.client_id = st->column_text(11);
-    m.username = st->column_text(12);
-    m.protocol_version = static_cast<uint8_t>(st->column_int(13));
-    m.received_at_ms = st->column_int(14);
-    if (dead_letters) {
-      p.reason = st->column_text(15);
-      p.dead_at_ms = st->column_int(16);
-    }
-    out.push_back(std::move(p));
+  if (n == 0 || (dead_letters && impl_->version < 2)) return out;
+  // Appends the rows of `sql` (?1: the route when not empty, ?2: `uplink`).
+  auto collect = [&](const std::string& sql, const std::string* uplink) -> Status {
+    auto st = prepare(impl_->db, sql);
+    if (!st.is_ok()) return st.status();
+    if (!route.empty()) st->bind_text(1, route);
+    if (uplink != nullptr) st->bind_text(2, *uplink);
+    int rc;
+    while ((rc = st->step()) == SQLITE_ROW) out.push_back(read_row(*st, dead_letters));
+    return rc == SQLITE_DONE ? Status::ok() : sqlite_status(rc, impl_->db.get(), "queue peek");
+  };
+  const std::string order = " ORDER BY priority DESC, seq LIMIT " + std::to_string(n);
+  const std::string by_route = route.empty() ? "" : "route = ?1";
+  if (dead_letters) {  // few rows, no index for this order: sorted
+    GW_RETURN_IF_ERROR(collect(std::string("SELECT ") + kColumns + ", reason, dead_at_ms FROM dead_letters" +
+                                   (by_route.empty() ? "" : " WHERE " + by_route) + order,
+                               nullptr));
+    return out;
   }
-  if (rc != SQLITE_DONE) return sqlite_status(rc, impl_->db.get(), "queue peek");
+  // Queued rows: each uplink's come in this order from messages_by_uplink
+  // (uplink, priority DESC, seq), so a peek reads about n rows per uplink
+  // where one ORDER BY over the table would read and sort a day's backlog.
+  Snapshot snapshot(impl_->db);  // one for all uplinks
+  GW_RETURN_IF_ERROR(snapshot.begin());
+  std::vector<std::string> uplinks;
+  {
+    auto st = prepare(impl_->db, internal::kUplinksWithRowsSql);
+    if (!st.is_ok()) return st.status();
+    int rc;
+    while ((rc = st->step()) == SQLITE_ROW) uplinks.emplace_back(st->column_text(0));
+    if (rc != SQLITE_DONE) return sqlite_status(rc, impl_->db.get(), "queue peek");
+  }
+  const std::string sql = std::string("SELECT ") + kColumns + " FROM messages WHERE uplink = ?2" +
+                          (by_route.empty() ? "" : " AND " + by_route) + order;
+  for (const std::string& uplink : uplinks) GW_RETURN_IF_ERROR(collect(sql, &uplink));
+  std::sort(out.begin(), out.end(), [](const PeekedRow& a, const PeekedRow& b) {
+    if (a.row.priority != b.row.priority) return a.row.priority > b.row.priority;
+    return a.row.seq < b.row.seq;
+  });
+  if (out.size() > n) out.resize(n);
   return out;
 }
 

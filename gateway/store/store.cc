@@ -70,11 +70,6 @@ namespace {
 
 constexpr int64_t kMaxSeq = std::numeric_limits<int64_t>::max();
 
-// Accounted bytes of a stored row, as SQL; must match row_bytes() below.
-#define GW_ROW_BYTES_SQL                                                                    \
-  "(length(payload) + ifnull(length(props), 0) + length(CAST(topic AS BLOB)) + "            \
-  "length(CAST(cloud_topic AS BLOB)) + 64)"
-
 // Appended rows go in up to kInsertRows per INSERT: a statement's fixed
 // cost (AUTOINCREMENT's sqlite_sequence read and write among it) is then
 // shared by its rows, about a quarter of an insert's CPU at one per row.
@@ -114,10 +109,6 @@ constexpr const char* kUpsertBatchSql =
 constexpr const char* kEvictScanSql =
     "SELECT seq, " GW_ROW_BYTES_SQL " FROM messages WHERE uplink = ?1 AND priority = ?2 ORDER BY seq";
 // The distinct uplinks with rows, one index seek each (a loose index scan).
-constexpr const char* kUplinksSql =
-    "WITH RECURSIVE u(name) AS (SELECT min(uplink) FROM messages UNION ALL "
-    "SELECT (SELECT min(uplink) FROM messages WHERE uplink > u.name) FROM u WHERE u.name IS NOT NULL) "
-    "SELECT name FROM u WHERE name IS NOT NULL";
 constexpr const char* kExpiredSql =
     "SELECT seq FROM messages WHERE expires_at_ms > 0 AND expires_at_ms <= ?1 "
     "ORDER BY expires_at_ms LIMIT ?2";
@@ -153,6 +144,7 @@ constexpr size_t kMaxLiveMarks = 4096;       // commits remembered for live_firs
 constexpr auto kDiskCheckEvery = std::chrono::milliseconds(250);
 constexpr uint64_t kCheckpointPages = 1000;  // as SQLite's default wal_autocheckpoint
 
+// Accounted bytes of a row; must match GW_ROW_BYTES_SQL (internal/schema.h).
 uint64_t row_bytes(const NewRow& row, size_t props_bytes) {
   return row.message.payload.size() + props_bytes + row.message.topic.size() +
          row.cloud_topic.size() + kRowOverheadBytes;
@@ -468,7 +460,7 @@ Status Store::Impl::open_files() {
        {std::pair{&begin_, "BEGIN IMMEDIATE"}, {&commit_, "COMMIT"}, {&rollback_, "ROLLBACK"},
         {&range_size_, kRangeSizeSql}, {&delete_, kDeleteSql}, {&dead_letter_, kDeadLetterSql},
         {&upsert_batch_, kUpsertBatchSql}, {&evict_scan_, kEvictScanSql},
-        {&uplinks_with_rows_, kUplinksSql},
+        {&uplinks_with_rows_, internal::kUplinksWithRowsSql},
         {&expired_, kExpiredSql}, {&mark_qos2_, kMarkQos2Sql},
         {&release_qos2_, kReleaseQos2Sql}, {&drop_qos2_, kDropQos2Sql},
         {&set_retained_, kSetRetainedSql}, {&clear_retained_, kClearRetainedSql}}) {
