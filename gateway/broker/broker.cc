@@ -19,6 +19,7 @@
 #include "gateway/broker/listener.h"
 #include "gateway/broker/subscriptions.h"
 #include "gateway/core/log.h"
+#include "gateway/core/wake_batch.h"
 #include "gateway/mqtt/topic.h"
 
 namespace gw::broker {
@@ -44,13 +45,15 @@ struct IngestDone {
 // What outlives the broker: sink completions may arrive from any thread after
 // stop() or after the broker is gone. They post through this gate, which is
 // closed (under the mutex) before the io_context stops or is destroyed.
-struct Gate {
+struct Gate : std::enable_shared_from_this<Gate> {
   std::mutex mu;
   asio::io_context* io = nullptr;  // null once closed
   std::atomic<uint64_t> qos0_refused{0};
   // Ingest answers come in bursts (one store commit answers hundreds of
   // PUBLISHes): they queue here and one posted drain takes them all, so the
   // io thread wakes once and each connection writes its PUBACKs at once.
+  // Within a WakeBatch (the store's writer delivering a commit's answers)
+  // the drain is posted when the batch ends, not at its first answer.
   std::vector<IngestDone> done;
   bool drain_posted = false;
 
@@ -66,13 +69,16 @@ struct Gate {
   // Queues `d`; posts `drain` unless one is already on its way.
   template <typename F>
   void queue(IngestDone d, F&& drain) {
-    std::lock_guard<std::mutex> lock(mu);
-    if (io == nullptr) return;
-    done.push_back(std::move(d));
-    if (!drain_posted) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (io == nullptr) return;
+      done.push_back(std::move(d));
+      if (drain_posted) return;
       drain_posted = true;
-      asio::post(*io, std::forward<F>(drain));
     }
+    WakeBatch::defer_wake(this, [self = shared_from_this(), drain = std::forward<F>(drain)]() mutable {
+      self->post(std::move(drain));
+    });
   }
 
   // The drain: everything queued so far, into `out` (swapped, so both

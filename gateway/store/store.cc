@@ -51,6 +51,7 @@
 #include <utility>
 
 #include "gateway/core/log.h"
+#include "gateway/core/wake_batch.h"
 #include "gateway/store/internal/schema.h"
 #include "gateway/store/internal/sqlite.h"
 
@@ -108,7 +109,6 @@ constexpr const char* kUpsertBatchSql =
 // (messages_by_uplink, no sort).
 constexpr const char* kEvictScanSql =
     "SELECT seq, " GW_ROW_BYTES_SQL " FROM messages WHERE uplink = ?1 AND priority = ?2 ORDER BY seq";
-// The distinct uplinks with rows, one index seek each (a loose index scan).
 constexpr const char* kExpiredSql =
     "SELECT seq FROM messages WHERE expires_at_ms > 0 AND expires_at_ms <= ?1 "
     "ORDER BY expires_at_ms LIMIT ?2";
@@ -817,11 +817,16 @@ void Store::Impl::run_writer() {
         }
       }
     }
-    if (status.is_ok() && !touched.empty()) rows_cv_.notify_all();
-    for (Op& op : group) {
-      if (!op.done) continue;
-      op.done(status.is_ok() && !op.result.is_ok() ? op.result : status);
+    {
+      // The group's answers first, with one wake-up per consumer (WakeBatch),
+      // then the uplinks: a device waits for its PUBACK, an uplink does not.
+      WakeBatch batch;
+      for (Op& op : group) {
+        if (!op.done) continue;
+        op.done(status.is_ok() && !op.result.is_ok() ? op.result : status);
+      }
     }
+    if (status.is_ok() && !touched.empty()) rows_cv_.notify_all();
     group.clear();
   }
 }
