@@ -784,6 +784,9 @@ void Loader::load_uplinks(const YAML::Node& n, Config& c) {
           v, k, {{"gzip", Compression::kGzip}, {"deflate", Compression::kDeflate}, {"none", Compression::kNone}});
     });
     set(m, "compression_level", u.compression_level, [&](auto& v, auto& k) { return integer(v, k, 1, 9); });
+    if (const YAML::Node* v = m.get("compression_level"); v != nullptr && u.compression == Compression::kNone) {
+      warning(pos(*v), "compression_level: has no effect with compression: none");
+    }
     if (u.type == UplinkType::kAzureIotHub) u.mqtt_version = MqttVersion::kV311;
     if (const YAML::Node* v = m.get("mqtt_version")) {
       if (auto mv = choice<MqttVersion>(*v, "mqtt_version",

@@ -223,6 +223,22 @@ TEST(ConfigLoad, Issue3BrokerSections) {
   EXPECT_TRUE((*c.acl)[2].who_any);
 }
 
+// A level without compression is no error (the file stays valid), but the
+// operator learns it does nothing.
+TEST(ConfigLoad, CompressionLevelWithoutCompressionIsAWarning) {
+  const LoadResult r =
+      load_string(std::string(kMinimal) + "  - {name: c2, host: h, compression: none, compression_level: 9}\n",
+                  "t.yaml", "/etc/gw");
+  ASSERT_TRUE(r.config);
+  ASSERT_EQ(r.diagnostics.size(), 1u);
+  EXPECT_EQ(render(r.diagnostics)[0], "t.yaml:6:63: warning: compression_level: has no effect with compression: none");
+  const LoadResult gzip =
+      load_string(std::string(kMinimal) + "  - {name: c2, host: h, compression: gzip, compression_level: 9}\n",
+                  "t.yaml", "/etc/gw");
+  ASSERT_TRUE(gzip.config);
+  EXPECT_TRUE(gzip.diagnostics.empty()) << ::testing::PrintToString(render(gzip.diagnostics));
+}
+
 TEST(ConfigLoad, BrokerDefaults) {
   const LoadResult r = load_string(kMinimal, "t.yaml", "/etc/gw");
   ASSERT_TRUE(r.config);
