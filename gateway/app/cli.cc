@@ -197,6 +197,29 @@ telemetry::LoggingOptions logging_options(const config::LogConfig& log, const st
   return o;
 }
 
+// SIGHUP: the levels of a reloaded `log:` section apply at once (debug for
+// one module during an incident, without dropping the devices); where and how
+// the log is written needs a restart. `in_use` follows what was applied.
+void reload_log_levels(config::LogConfig& in_use, const config::LogConfig& reloaded,
+                       const std::optional<std::string>& level_override) {
+  if (reloaded.level != in_use.level || reloaded.modules != in_use.modules) {
+    if (Status st = telemetry::set_log_levels(logging_options(reloaded, level_override)); !st.is_ok()) {
+      logger().error("log levels not changed: {}", st.message());
+    } else if (level_override) {
+      logger().warn("log levels stay at --log-level {} (given on the command line)", *level_override);
+    } else {
+      in_use.level = reloaded.level;
+      in_use.modules = reloaded.modules;
+      logger().info("log levels reloaded (level {}, {} module level(s))", reloaded.level, reloaded.modules.size());
+    }
+  }
+  if (reloaded.file != in_use.file || reloaded.max_size != in_use.max_size ||
+      reloaded.max_files != in_use.max_files || reloaded.repeat_max_lines != in_use.repeat_max_lines ||
+      reloaded.repeat_window != in_use.repeat_window) {
+    logger().warn("log: file, rotation or repeats changed; restart the gateway to use them");
+  }
+}
+
 int cmd_run(const std::vector<std::string>& args) {
   std::string config_path;
   std::optional<std::string> level;
@@ -233,6 +256,7 @@ int cmd_run(const std::vector<std::string>& args) {
     return kExitFailure;
   }
 
+  config::LogConfig log_in_use = cfg.log;  // what SIGHUP compares with
   auto gateway = Gateway::create(cfg, loaded->routes, SystemClock::instance());
   if (!gateway.is_ok()) {
     logger().error("cannot start: {}", gateway.status().message());
@@ -291,6 +315,7 @@ int cmd_run(const std::vector<std::string>& args) {
       if (table) {
         (*gateway)->swap_routes(std::move(table));
         logger().info("routes reloaded ({} route(s))", result.config->routes.size());
+        reload_log_levels(log_in_use, result.config->log, level);
       } else {
         logger().error("reload failed; keeping the routes in use");
       }

@@ -53,6 +53,22 @@ Result<spdlog::level::level_enum> parse_level(const std::string& text) {
   return it->second;
 }
 
+// Every module's level from `level` and `module_levels`.
+Result<std::array<spdlog::level::level_enum, log::kModuleCount>> module_levels(const LoggingOptions& options) {
+  auto base = parse_level(options.level);
+  if (!base.is_ok()) return base.status();
+  std::array<spdlog::level::level_enum, log::kModuleCount> levels;
+  levels.fill(*base);
+  for (const auto& [module, text] : options.module_levels) {
+    const auto m = log::module_from_name(module);
+    if (!m) return invalid_argument("unknown log module '" + module + "'");
+    auto level = parse_level(text);
+    if (!level.is_ok()) return level.status();
+    levels[static_cast<size_t>(*m)] = *level;
+  }
+  return levels;
+}
+
 // The loggers installed last; kept alive here as well as in spdlog's registry.
 std::array<std::shared_ptr<spdlog::logger>, log::kModuleCount> g_installed;
 
@@ -69,17 +85,9 @@ bool stderr_is_journal() {
 
 Status setup_logging(const LoggingOptions& options) {
   // Levels first: nothing changes unless the whole set is valid.
-  auto base = parse_level(options.level);
-  if (!base.is_ok()) return base.status();
-  std::array<spdlog::level::level_enum, log::kModuleCount> levels;
-  levels.fill(*base);
-  for (const auto& [module, text] : options.module_levels) {
-    const auto m = log::module_from_name(module);
-    if (!m) return invalid_argument("unknown log module '" + module + "'");
-    auto level = parse_level(text);
-    if (!level.is_ok()) return level.status();
-    levels[static_cast<size_t>(*m)] = *level;
-  }
+  auto parsed = module_levels(options);
+  if (!parsed.is_ok()) return parsed.status();
+  const auto& levels = *parsed;
 
   try {
     std::shared_ptr<spdlog::sinks::sink> sink;
@@ -127,6 +135,13 @@ Status setup_logging(const LoggingOptions& options) {
     }
     return internal_error(std::string("logging set-up failed: ") + e.what());
   }
+  return Status::ok();
+}
+
+Status set_log_levels(const LoggingOptions& options) {
+  auto levels = module_levels(options);
+  if (!levels.is_ok()) return levels.status();
+  for (size_t i = 0; i < log::kModuleCount; ++i) log::get(static_cast<log::Module>(i)).set_level((*levels)[i]);
   return Status::ok();
 }
 

@@ -53,6 +53,11 @@ bool stderr_is_journal();
 // opened.
 Status setup_logging(const LoggingOptions& options);
 
+// Sets each module's level from `level` and `module_levels`, nothing else
+// (sinks, file and repeat limits stay as set up). Thread-safe: for SIGHUP
+// while the gateway runs. Errors as setup_logging()'s, with nothing changed.
+Status set_log_levels(const LoggingOptions& options);
+
 // Flushes every module logger; the repeat filter then reports windows that
 // ended. Thread-safe; the app calls it about once a second.
 void flush_logs();

@@ -1,5 +1,6 @@
 // Issue 3: the password file is read again on SIGHUP. The shipped binary,
 // users written by `edge-gateway passwd`, logins over a raw MQTT 5 client.
+// SIGHUP also applies a changed `log:` level without a restart.
 #include <signal.h>
 
 #include <gtest/gtest.h>
@@ -119,6 +120,26 @@ TEST_F(PasswordReload, NewUserIsValidAfterSighupAndABadFileKeepsTheOldOne) {
   EXPECT_EQ(login("bob", "bob-new"), ReasonCode::kSuccess);
   EXPECT_EQ(login("alice", "alice-pw"), ReasonCode::kSuccess);
   EXPECT_TRUE(gateway_->running());
+}
+
+// Debug for the broker during an incident, without dropping the devices:
+// the new level applies on SIGHUP; a changed log file waits for a restart.
+TEST_F(PasswordReload, LogLevelsChangeOnSighup) {
+  const std::string debug_line = "broker: client 'c-alice' connected";
+  ASSERT_EQ(login("alice", "alice-pw"), ReasonCode::kSuccess) << read_file(log_);
+  std::string config = read_file(config_);
+  write_file(config_, config + "log:\n  modules: {broker: debug}\n");
+  gateway_->kill(SIGHUP, /*wait=*/false);
+  ASSERT_TRUE(wait_for_log("log levels reloaded")) << read_file(log_);
+  EXPECT_EQ(read_file(log_).find(debug_line), std::string::npos) << "info level before the reload";
+  ASSERT_EQ(login("alice", "alice-pw"), ReasonCode::kSuccess);
+  EXPECT_TRUE(wait_for_log(debug_line)) << read_file(log_);
+
+  write_file(config_, config + "log:\n  file: other.log\n");
+  gateway_->kill(SIGHUP, /*wait=*/false);
+  EXPECT_TRUE(wait_for_log("log: file, rotation or repeats changed; restart the gateway to use them"))
+      << read_file(log_);
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "other.log"));
 }
 
 }  // namespace

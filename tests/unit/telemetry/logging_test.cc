@@ -188,5 +188,36 @@ TEST_F(TelemetryLogging, RejectsUnknownLevelsAndModulesWithoutChangingAnything) 
   EXPECT_EQ(setup_logging(o).code(), StatusCode::kUnavailable);
 }
 
+TEST_F(TelemetryLogging, LevelsChangeWhileRunningAndTheFileStays) {
+  LoggingOptions o;
+  o.level = "info";
+  o.file = dir_.path() / "gateway.log";
+  ASSERT_TRUE(setup_logging(o).is_ok());
+  log::get(log::Module::kBroker).debug("broker: debug before, hidden");
+
+  LoggingOptions levels;
+  levels.level = "warn";
+  levels.module_levels = {{"broker", "debug"}};
+  levels.file = dir_.path() / "ignored.log";  // only levels change
+  ASSERT_TRUE(set_log_levels(levels).is_ok());
+  log::get(log::Module::kBroker).debug("broker: debug after, shown");
+  log::get(log::Module::kStore).info("store: info after, hidden");
+  log::get(log::Module::kStore).warn("store: warn after, shown");
+
+  // An invalid set changes nothing.
+  levels.module_levels = {{"brokr", "trace"}};
+  EXPECT_EQ(set_log_levels(levels).code(), StatusCode::kInvalidArgument);
+  log::get(log::Module::kBroker).debug("broker: debug still shown");
+  log::get(log::Module::kBroker).trace("broker: trace still hidden");
+  flush_logs();
+
+  const std::string text = gw::testing::read_file(o.file);
+  EXPECT_NE(text.find("broker: debug after, shown"), std::string::npos) << text;
+  EXPECT_NE(text.find("store: warn after, shown"), std::string::npos) << text;
+  EXPECT_NE(text.find("broker: debug still shown"), std::string::npos) << text;
+  EXPECT_EQ(text.find("hidden"), std::string::npos) << text;
+  EXPECT_FALSE(std::filesystem::exists(levels.file));
+}
+
 }  // namespace
 }  // namespace gw::telemetry
