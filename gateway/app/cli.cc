@@ -205,11 +205,13 @@ void reload_log_levels(config::LogConfig& in_use, const config::LogConfig& reloa
   if (reloaded.level != in_use.level || reloaded.modules != in_use.modules) {
     if (Status st = telemetry::set_log_levels(logging_options(reloaded, level_override)); !st.is_ok()) {
       logger().error("log levels not changed: {}", st.message());
-    } else if (level_override) {
+      return;
+    }
+    in_use.level = reloaded.level;
+    in_use.modules = reloaded.modules;
+    if (level_override) {
       logger().warn("log levels stay at --log-level {} (given on the command line)", *level_override);
     } else {
-      in_use.level = reloaded.level;
-      in_use.modules = reloaded.modules;
       logger().info("log levels reloaded (level {}, {} module level(s))", reloaded.level, reloaded.modules.size());
     }
   }
