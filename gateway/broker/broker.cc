@@ -76,7 +76,7 @@ struct Gate : std::enable_shared_from_this<Gate> {
       if (drain_posted) return;
       drain_posted = true;
     }
-    WakeBatch::defer_wake(this, [self = shared_from_this(), drain = std::forward<F>(drain)]() mutable {
+    WakeBatch::defer_wake([self = shared_from_this(), drain = std::forward<F>(drain)]() mutable {
       self->post(std::move(drain));
     });
   }

@@ -212,7 +212,7 @@ struct UplinkConfig {
   SourcePos topic_pos;
   BatchConfig batch;
   Compression compression = Compression::kGzip;  // default: gzip
-  // Level for gzip/deflate, as zlib's: 1 (least CPU, ~25% more bytes than 6) to 9.
+  // Level for gzip/deflate, 1 (least CPU, most bytes) to 9, as zlib's (README: Performance).
   int compression_level = 6;  // default: 6
   MqttVersion mqtt_version = MqttVersion::kV5;   // default: 5 (azure_iot_hub: 3.1.1, only)
   std::string username;  // default: none

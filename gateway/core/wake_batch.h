@@ -6,8 +6,9 @@
 // (an asio post to the broker's io thread). Woken at the first callback, that
 // thread takes a fraction of the answers and, on a busy machine, preempts the
 // writer before it has delivered the rest; then the same happens again. Inside
-// a WakeBatch scope, defer_wake() keeps the wake-up until the scope ends, once
-// per key; outside any scope it wakes at once. Scopes are per thread and nest.
+// a WakeBatch scope, defer_wake() keeps the wake-up until the scope ends;
+// outside any scope it wakes at once. Scopes are per thread and nest. The
+// caller wakes once per burst (the broker's Gate: one drain on its way).
 #pragma once
 
 #include <functional>
@@ -21,28 +22,25 @@ class WakeBatch {
   WakeBatch() : outer_(current_) { current_ = this; }
   ~WakeBatch() {
     current_ = outer_;
-    for (auto& wake : wakes_) wake.second();
+    for (auto& wake : wakes_) wake();
   }
   WakeBatch(const WakeBatch&) = delete;
   WakeBatch& operator=(const WakeBatch&) = delete;
 
-  // Runs `wake` now, or at the end of this thread's innermost scope; a second
-  // wake-up with the same key in one scope is dropped (the first does it).
-  static void defer_wake(const void* key, std::function<void()> wake) {
+  // Runs `wake` now, or at the end of this thread's innermost scope, in the
+  // order deferred.
+  static void defer_wake(std::function<void()> wake) {
     if (current_ == nullptr) {
       wake();
       return;
     }
-    for (const auto& w : current_->wakes_) {
-      if (w.first == key) return;
-    }
-    current_->wakes_.emplace_back(key, std::move(wake));
+    current_->wakes_.push_back(std::move(wake));
   }
 
  private:
   static inline thread_local WakeBatch* current_ = nullptr;
   WakeBatch* outer_;
-  std::vector<std::pair<const void*, std::function<void()>>> wakes_;
+  std::vector<std::function<void()>> wakes_;
 };
 
 }  // namespace gw

@@ -184,22 +184,20 @@ Result<std::vector<PeekedRow>> QueueAdmin::peek(std::string_view route, size_t n
                                                 bool dead_letters) {
   std::vector<PeekedRow> out;
   if (n == 0 || (dead_letters && impl_->version < 2)) return out;
-  // Appends the rows of `sql` (?1: the route when not empty, ?2: `uplink`).
-  auto collect = [&](const std::string& sql, const std::string* uplink) -> Status {
-    auto st = prepare(impl_->db, sql);
-    if (!st.is_ok()) return st.status();
-    if (!route.empty()) st->bind_text(1, route);
-    if (uplink != nullptr) st->bind_text(2, *uplink);
+  // Appends every row of `st` (?1 is bound to the route when there is one).
+  auto collect = [&](Stmt& st) -> Status {
+    if (!route.empty()) st.bind_text(1, route);
     int rc;
-    while ((rc = st->step()) == SQLITE_ROW) out.push_back(read_row(*st, dead_letters));
+    while ((rc = st.step()) == SQLITE_ROW) out.push_back(read_row(st, dead_letters));
+    st.reset();
     return rc == SQLITE_DONE ? Status::ok() : sqlite_status(rc, impl_->db.get(), "queue peek");
   };
   const std::string order = " ORDER BY priority DESC, seq LIMIT " + std::to_string(n);
-  const std::string by_route = route.empty() ? "" : "route = ?1";
   if (dead_letters) {  // few rows, no index for this order: sorted
-    GW_RETURN_IF_ERROR(collect(std::string("SELECT ") + kColumns + ", reason, dead_at_ms FROM dead_letters" +
-                                   (by_route.empty() ? "" : " WHERE " + by_route) + order,
-                               nullptr));
+    auto st = prepare(impl_->db, std::string("SELECT ") + kColumns + ", reason, dead_at_ms FROM dead_letters" +
+                                     (route.empty() ? "" : " WHERE route = ?1") + order);
+    if (!st.is_ok()) return st.status();
+    GW_RETURN_IF_ERROR(collect(*st));
     return out;
   }
   // Queued rows: each uplink's come in this order from messages_by_uplink
@@ -215,9 +213,13 @@ Result<std::vector<PeekedRow>> QueueAdmin::peek(std::string_view route, size_t n
     while ((rc = st->step()) == SQLITE_ROW) uplinks.emplace_back(st->column_text(0));
     if (rc != SQLITE_DONE) return sqlite_status(rc, impl_->db.get(), "queue peek");
   }
-  const std::string sql = std::string("SELECT ") + kColumns + " FROM messages WHERE uplink = ?2" +
-                          (by_route.empty() ? "" : " AND " + by_route) + order;
-  for (const std::string& uplink : uplinks) GW_RETURN_IF_ERROR(collect(sql, &uplink));
+  auto st = prepare(impl_->db, std::string("SELECT ") + kColumns + " FROM messages WHERE uplink = ?2" +
+                                   (route.empty() ? "" : " AND route = ?1") + order);
+  if (!st.is_ok()) return st.status();
+  for (const std::string& uplink : uplinks) {
+    st->bind_text(2, uplink);
+    GW_RETURN_IF_ERROR(collect(*st));
+  }
   std::sort(out.begin(), out.end(), [](const PeekedRow& a, const PeekedRow& b) {
     if (a.row.priority != b.row.priority) return a.row.priority > b.row.priority;
     return a.row.seq < b.row.seq;

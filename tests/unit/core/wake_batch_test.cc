@@ -1,5 +1,5 @@
-// WakeBatch: wake-ups run at once outside a scope, once per key at the end
-// of the innermost scope inside one, and only on the thread that opened it.
+// WakeBatch: wake-ups run at once outside a scope, in order at the end of
+// the innermost scope inside one, and only on the thread that opened it.
 #include "gateway/core/wake_batch.h"
 
 #include <gtest/gtest.h>
@@ -13,18 +13,16 @@ namespace {
 
 TEST(WakeBatchTest, OutsideAScopeTheWakeUpRunsAtOnce) {
   int woken = 0;
-  WakeBatch::defer_wake(&woken, [&woken] { ++woken; });
+  WakeBatch::defer_wake([&woken] { ++woken; });
   EXPECT_EQ(woken, 1);
 }
 
-TEST(WakeBatchTest, InsideAScopeEachKeyWakesOnceWhenTheScopeEnds) {
+TEST(WakeBatchTest, InsideAScopeWakeUpsRunInOrderWhenTheScopeEnds) {
   std::vector<std::string> log;
-  const int a = 0, b = 0;
   {
     WakeBatch batch;
-    WakeBatch::defer_wake(&a, [&log] { log.push_back("a"); });
-    WakeBatch::defer_wake(&b, [&log] { log.push_back("b"); });
-    WakeBatch::defer_wake(&a, [&log] { log.push_back("a again"); });
+    WakeBatch::defer_wake([&log] { log.push_back("a"); });
+    WakeBatch::defer_wake([&log] { log.push_back("b"); });
     EXPECT_TRUE(log.empty()) << "nothing is woken before the scope ends";
   }
   EXPECT_EQ(log, (std::vector<std::string>{"a", "b"}));
@@ -32,19 +30,18 @@ TEST(WakeBatchTest, InsideAScopeEachKeyWakesOnceWhenTheScopeEnds) {
 
 TEST(WakeBatchTest, NestedScopesWakeAtTheEndOfTheInnermost) {
   std::vector<std::string> log;
-  const int a = 0, b = 0;
   {
     WakeBatch outer;
-    WakeBatch::defer_wake(&a, [&log] { log.push_back("outer"); });
+    WakeBatch::defer_wake([&log] { log.push_back("outer"); });
     {
       WakeBatch inner;
-      WakeBatch::defer_wake(&b, [&log] { log.push_back("inner"); });
+      WakeBatch::defer_wake([&log] { log.push_back("inner"); });
     }
     EXPECT_EQ(log, (std::vector<std::string>{"inner"}));
   }
   EXPECT_EQ(log, (std::vector<std::string>{"inner", "outer"}));
   // Both scopes are gone: back to waking at once.
-  WakeBatch::defer_wake(&a, [&log] { log.push_back("after"); });
+  WakeBatch::defer_wake([&log] { log.push_back("after"); });
   EXPECT_EQ(log.back(), "after");
 }
 
@@ -52,7 +49,7 @@ TEST(WakeBatchTest, AScopeDefersOnlyItsOwnThread) {
   int woken_elsewhere = 0;
   WakeBatch batch;
   std::thread other([&woken_elsewhere] {
-    WakeBatch::defer_wake(&woken_elsewhere, [&woken_elsewhere] { ++woken_elsewhere; });
+    WakeBatch::defer_wake([&woken_elsewhere] { ++woken_elsewhere; });
   });
   other.join();
   EXPECT_EQ(woken_elsewhere, 1);
