@@ -12,6 +12,7 @@
 #include <set>
 #include <thread>
 
+#include "gateway/store/internal/sqlite.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/process.h"
 
@@ -130,6 +131,20 @@ TEST_F(StoreTest, OpenCreatesFolderWalAndSchemaVersion) {
   EXPECT_EQ(raw.text_query("PRAGMA journal_mode"), "wal");
   EXPECT_EQ(raw.int_query("SELECT count(*) FROM sqlite_master WHERE name = 'messages_by_uplink'"),
             1);
+}
+
+// Whatever the distribution compiled in (Debian: on), a connection that can
+// delete zeroes deleted cells only on pages it writes anyway (FAST = 2): a
+// queue deletes every row it stores, and a full secure_delete writes freed
+// pages again.
+TEST_F(StoreTest, WritableConnectionsUseFastSecureDelete) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  auto db = internal::Db::open(options().path, /*create=*/false);
+  ASSERT_TRUE(db.is_ok()) << db.status().to_string();
+  auto mode = db->query_int("PRAGMA secure_delete");
+  ASSERT_TRUE(mode.is_ok());
+  EXPECT_EQ(*mode, 2);
 }
 
 TEST_F(StoreTest, CompletionRunsOnlyAfterCommitVisibleToAnotherConnection) {
