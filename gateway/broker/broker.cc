@@ -628,7 +628,7 @@ void Broker::Impl::route(const Message& msg, const Connection* from) {
     const uint8_t qos = std::min(msg.qos, t.qos);
     if (s->second.connection_id == 0) {
       // §3.1.2.4: an offline session keeps QoS 1/2 messages, bounded; QoS 0 is dropped.
-      std::deque<OutboundMessage>& q = s->second.state.queue;
+      Fifo<OutboundMessage>& q = s->second.state.queue;
       if (qos == 0) continue;
       if (q.size() >= options_.max_queued_messages) {
         ++totals_.dropped_outbound;

@@ -64,7 +64,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <optional>
 #include <set>
@@ -75,6 +74,7 @@
 
 #include "gateway/broker/subscriptions.h"
 #include "gateway/core/clock.h"
+#include "gateway/core/fifo.h"
 #include "gateway/core/message.h"
 #include "gateway/core/status.h"
 #include "gateway/mqtt/packet.h"
@@ -137,7 +137,7 @@ struct OutboundMessage {
 // client is offline) and hands it back in ConnectDecision::resume.
 struct SessionState {
   std::vector<OutboundMessage> inflight;  // sent, unacknowledged: resent on resume (§4.4)
-  std::deque<OutboundMessage> queue;      // not sent yet
+  Fifo<OutboundMessage> queue;            // not sent yet
   std::set<uint16_t> qos2_received;       // inbound QoS 2 with PUBREC sent, awaiting PUBREL
   // Subset of qos2_received restored from disk after a gateway restart: it
   // matches only a retransmission (DUP set); see the header comment.
@@ -353,13 +353,12 @@ class Connection {
 
   // Inbound.
   uint64_t next_token_ = 1;
-  std::deque<PendingAck> pending_;
+  Fifo<PendingAck> pending_;
   std::set<uint16_t> qos2_in_;         // packet ids whose PUBREC is pending or sent, until PUBREL
   std::set<uint16_t> qos2_in_acked_;   // subset: PUBREC sent (resend it on a DUP)
   std::set<uint16_t> qos2_restored_;   // subset of acked: from disk, matched only with DUP
   // PUBRELs awaiting the host's release_qos2(), answered with PUBCOMP in order.
-  // A vector, not a deque: empty it allocates nothing (idle connections are
-  // many), and it stays short (wants_read() bounds it by receive_maximum).
+  // Short (wants_read() bounds it by receive_maximum), so a plain vector.
   struct PendingComp {
     uint64_t token = 0;  // 0: unknown id, answered 0x92 without the host
     uint16_t packet_id = 0;
@@ -371,7 +370,7 @@ class Connection {
   // Outbound.
   uint16_t last_packet_id_ = 0;
   std::map<uint16_t, OutboundMessage> inflight_;
-  std::deque<OutboundMessage> queue_;
+  Fifo<OutboundMessage> queue_;
   std::unordered_map<std::string, uint16_t> out_aliases_;  // topic → our alias (v5)
 
   ConnectionCounters counters_;
