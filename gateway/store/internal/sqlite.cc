@@ -82,10 +82,9 @@ Result<Db> Db::open(const std::string& path, bool create, bool read_only) {
   sqlite3_extended_result_codes(raw, 1);
   // The writer may wait briefly for an external tool (edge-gateway queue ...).
   sqlite3_busy_timeout(raw, 5000);
-  // Debian builds SQLite with secure_delete on: every page a delete frees is
-  // zeroed and written again. A queue deletes every row it stores, so that is
-  // a second write of most of the data; FAST zeroes deleted cells only on
-  // pages written anyway (gw_store_bench BM_LeaseAck: +17-30% rows/s).
+  // Debian builds SQLite with secure_delete on, which zeroes every page a
+  // delete frees and writes it again; a queue deletes every row it stores.
+  // FAST zeroes deleted cells only on pages written anyway (SCHEMA.md, Flash wear).
   if (!read_only) {
     if (Status s = db.exec("PRAGMA secure_delete = FAST"); !s.is_ok()) return s.with_context(path);
   }
