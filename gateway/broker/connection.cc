@@ -291,7 +291,7 @@ void Connection::handle_connect(mqtt::Connect&& c) {
     w.message.username = username_;
     w.message.cert_cn = cert_cn_;
     w.message.protocol_version = static_cast<uint8_t>(version_);
-    will_ = std::move(w);
+    will_ = std::make_unique<WillMessage>(std::move(w));
   }
 
   state_ = State::kConnected;
@@ -741,7 +741,7 @@ void Connection::finish(bool publish_will) {
   finished_ = true;
   std::optional<WillMessage> will;
   if (publish_will && will_) {
-    will = std::move(will_);
+    will = std::move(*will_);
     will->message.received_at_ms = clock_.wall_ms();
   }
   will_.reset();

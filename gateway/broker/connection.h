@@ -65,6 +65,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -349,7 +350,7 @@ class Connection {
   uint16_t client_topic_alias_maximum_ = 0;  // aliases we may use towards the client
   bool problem_information_ = true;
   uint32_t session_expiry_s_ = 0;
-  std::optional<WillMessage> will_;
+  std::unique_ptr<WillMessage> will_;  // on the heap: ~350 bytes most connections never use
 
   // Inbound.
   uint64_t next_token_ = 1;
