@@ -184,6 +184,33 @@ RunResult run_command(const std::vector<std::string>& argv, std::chrono::millise
   return r;
 }
 
+std::unique_ptr<Process> start_subscriber(uint16_t port, const std::string& filter, const std::string& probe_topic,
+                                          const fs::path& out, std::string* error, std::chrono::milliseconds timeout) {
+  const std::string p = std::to_string(port);
+  const std::vector<std::string> argv = {"mosquitto_sub", "-h", "127.0.0.1", "-p", p, "-t", filter, "-q", "1",
+                                         "-V", "mqttv5", "-F", "%t|%P|%x"};
+  auto sub = std::make_unique<Process>(argv, out);
+  int starts = 1;
+  RunResult probe;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (!sub->running()) {
+      sub = std::make_unique<Process>(argv, out);  // appends to `out`
+      ++starts;
+    }
+    probe = run_command({"mosquitto_pub", "-h", "127.0.0.1", "-p", p, "-t", probe_topic, "-m", "{}", "-q", "1"},
+                        std::chrono::seconds(10));
+    if (read_file(out).find(probe_topic) != std::string::npos) return sub;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  if (error != nullptr) {
+    *error = "mosquitto_sub on port " + p + " got no probe in " + std::to_string(timeout.count()) + " ms (" +
+             std::to_string(starts) + " start(s)); it printed: '" + read_file(out) +
+             "'; the last mosquitto_pub exited " + std::to_string(probe.exit_code) + ": '" + probe.out + "'";
+  }
+  return nullptr;
+}
+
 Mosquitto::Mosquitto(const std::string& extra_conf, uint16_t port)
     : port_(port ? port : free_port()), extra_conf_(extra_conf) {
   start();

@@ -69,6 +69,17 @@ struct RunResult {
 };
 RunResult run_command(const std::vector<std::string>& argv, std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
+// mosquitto_sub (MQTT 5, QoS 1) on 127.0.0.1:port for `filter`, printing
+// "topic|user properties|hex payload" per message to `out` (its stderr too).
+// Returns once it has received a probe published to `probe_topic`, so no
+// message sent afterwards can be missed and no blind sleep is needed. A
+// subscriber that exited (its connection refused or dropped) is started
+// again. Not ready within `timeout`: null, with what it and the last probe
+// said in `error`.
+std::unique_ptr<Process> start_subscriber(uint16_t port, const std::string& filter, const std::string& probe_topic,
+                                          const std::filesystem::path& out, std::string* error,
+                                          std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
 // A real mosquitto broker on 127.0.0.1 and a free port, as a cloud stand-in or a peer.
 // `extra_conf` is appended to the generated mosquitto.conf (listener line included).
 class Mosquitto {

@@ -123,20 +123,10 @@ std::string unhex(const std::string& hex) {
 // mosquitto_sub printing "topic|user properties|hex payload" per message.
 class Subscriber {
  public:
-  Subscriber(uint16_t port, const std::filesystem::path& out) : port_(port), out_(out) {
-    proc_ = std::make_unique<gw::testing::Process>(
-        std::vector<std::string>{"mosquitto_sub", "-h", "127.0.0.1", "-p", std::to_string(port), "-t", "gw/#", "-q",
-                                 "1", "-V", "mqttv5", "-F", "%t|%P|%x"},
-        out);
-    // Ready when it receives our probe (no blind sleep).
-    const auto deadline = std::chrono::steady_clock::now() + seconds(20);
-    while (std::chrono::steady_clock::now() < deadline) {
-      gw::testing::run_command({"mosquitto_pub", "-h", "127.0.0.1", "-p", std::to_string(port), "-t", "gw/probe",
-                                "-m", "{}", "-q", "1"});
-      if (gw::testing::read_file(out_).find("gw/probe") != std::string::npos) return;
-      std::this_thread::sleep_for(milliseconds(100));
-    }
-    ADD_FAILURE() << "subscriber not ready";
+  Subscriber(uint16_t port, const std::filesystem::path& out) : out_(out) {
+    std::string why;
+    proc_ = gw::testing::start_subscriber(port, "gw/#", "gw/probe", out, &why);
+    if (!proc_) ADD_FAILURE() << why;
   }
 
   // Every seq in the batches received so far; checks each batch's metadata.
@@ -178,7 +168,6 @@ class Subscriber {
   }
 
  private:
-  uint16_t port_;
   std::filesystem::path out_;
   std::unique_ptr<gw::testing::Process> proc_;
 };

@@ -125,20 +125,9 @@ TEST(AwsStandInTest, MutualTlsDeliversWithMqtt5Metadata) {
   gw::testing::TempDir dir;
   // A local subscriber on the stand-in's plain listener sees what "AWS" got.
   const auto out = dir / "sub.out";
-  gw::testing::Process sub({"mosquitto_sub", "-h", "127.0.0.1", "-p", std::to_string(s.plain_port), "-t", "dt/#",
-                            "-q", "1", "-V", "mqttv5", "-F", "%t|%P|%x"},
-                           out);
-  {
-    const auto deadline = std::chrono::steady_clock::now() + seconds(10);
-    bool ready = false;
-    while (!ready && std::chrono::steady_clock::now() < deadline) {
-      gw::testing::run_command({"mosquitto_pub", "-h", "127.0.0.1", "-p", std::to_string(s.plain_port), "-t",
-                                "dt/probe", "-m", "{}", "-q", "1"});
-      ready = gw::testing::read_file(out).find("dt/probe") != std::string::npos;
-      if (!ready) std::this_thread::sleep_for(milliseconds(100));
-    }
-    ASSERT_TRUE(ready) << "subscriber not ready";
-  }
+  std::string why;
+  auto sub = gw::testing::start_subscriber(s.plain_port, "dt/#", "dt/probe", out, &why);
+  ASSERT_TRUE(sub) << why << "\nbroker log: " << s.broker->log();
   auto st = open_store(dir);
   append(*st, 300);
   auto engine = make_engine(*st, s, s.pki.issue_client("line3-gw"));
