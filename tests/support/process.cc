@@ -227,7 +227,10 @@ void Mosquitto::start() {
   // A cloud stand-in must not drop what it acknowledged: stock mosquitto
   // silently discards beyond 1000 queued messages per slow subscriber.
   if (text.find("max_queued_messages") == std::string::npos) text += "\nmax_queued_messages 0";
-  text += "\npersistence false\nlog_dest file " + (dir() / "mosquitto.log").string() + "\n";
+  // Its log goes to stderr, which is our file: run as root, mosquitto drops
+  // to its own user before it opens a log_dest file in our temp dir, fails,
+  // and logs nothing.
+  text += "\npersistence false\nlog_dest stderr\n";
   write_file(conf, text);
   proc_ = std::make_unique<Process>(std::vector<std::string>{"mosquitto", "-c", conf.string()},
                                     dir() / "mosquitto.out");
@@ -235,11 +238,11 @@ void Mosquitto::start() {
   // seconds to come up. On failure, say what mosquitto said.
   if (!wait_for_port(port_, std::chrono::seconds(30))) {
     throw std::runtime_error("mosquitto did not start on port " + std::to_string(port_) + ": " +
-                             read_file(dir() / "mosquitto.out") + read_file(dir() / "mosquitto.log"));
+                             log());
   }
 }
 
-std::string Mosquitto::log() const { return read_file(dir() / "mosquitto.log"); }
+std::string Mosquitto::log() const { return read_file(dir() / "mosquitto.out"); }
 
 void Mosquitto::stop() {
   if (proc_) {

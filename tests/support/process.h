@@ -91,7 +91,7 @@ class Mosquitto {
   void stop();      // SIGTERM and wait
   void start();     // (re)start on the same port
   bool running() const { return proc_ != nullptr; }
-  std::string log() const;  // its log file so far
+  std::string log() const;  // what it logged so far (stdout and stderr)
 
  private:
   TempDir dir_;

@@ -32,10 +32,14 @@ struct StandIn {
   std::unique_ptr<gw::testing::Mosquitto> broker;
 
   StandIn() {
+    // max_qos is a listener option: at the top it would create mosquitto's
+    // default listener, 0.0.0.0:1883, and a second stand-in running in
+    // parallel would then die on "Address already in use" just after its
+    // own two listeners opened.
     const std::string conf =
-        "per_listener_settings false\nallow_anonymous true\nmax_qos 1\nmessage_size_limit 131072\n"
-        "listener " + std::to_string(plain_port) + " 127.0.0.1\n"
-        "listener " + std::to_string(tls_port) + " 127.0.0.1\n"
+        "per_listener_settings false\nallow_anonymous true\nmessage_size_limit 131072\n"
+        "listener " + std::to_string(plain_port) + " 127.0.0.1\nmax_qos 1\n"
+        "listener " + std::to_string(tls_port) + " 127.0.0.1\nmax_qos 1\n"
         "cafile " + pki.ca_cert().string() + "\n"
         "certfile " + pki.server().cert.string() + "\n"
         "keyfile " + pki.server().key.string() + "\n"
