@@ -24,11 +24,11 @@ class Fifo {
   using iterator = typename std::vector<T>::iterator;
 
   Fifo() = default;
-  Fifo(Fifo&& o) noexcept : items_(std::move(o.items_)), head_(std::exchange(o.head_, 0)) { o.items_.clear(); }
+  // A moved-from Fifo is empty and usable.
+  Fifo(Fifo&& o) noexcept : items_(std::exchange(o.items_, {})), head_(std::exchange(o.head_, 0)) {}
   Fifo& operator=(Fifo&& o) noexcept {
-    items_ = std::move(o.items_);
+    items_ = std::exchange(o.items_, {});
     head_ = std::exchange(o.head_, 0);
-    o.items_.clear();
     return *this;
   }
   Fifo(const Fifo&) = default;

@@ -138,9 +138,8 @@ TEST_F(StoreTest, OpenCreatesFolderWalAndSchemaVersion) {
 // queue deletes every row it stores, and a full secure_delete writes freed
 // pages again.
 TEST_F(StoreTest, WritableConnectionsUseFastSecureDelete) {
-  auto store = open();
-  ASSERT_TRUE(store);
-  auto db = internal::Db::open(options().path, /*create=*/false);
+  std::filesystem::create_directories(dir_ / "var");
+  auto db = internal::Db::open(options().path, /*create=*/true);
   ASSERT_TRUE(db.is_ok()) << db.status().to_string();
   auto mode = db->query_int("PRAGMA secure_delete");
   ASSERT_TRUE(mode.is_ok());
