@@ -99,7 +99,7 @@ void Gateway::release_qos2(const std::string& client_id, uint16_t packet_id, Don
   store_->release_qos2(client_id, packet_id, std::move(done));
 }
 
-void Gateway::drop_qos2(const std::string& client_id) { store_->drop_qos2(client_id); }
+void Gateway::drop_qos2(const std::string& client_id, Done done) { store_->drop_qos2(client_id, std::move(done)); }
 
 void Gateway::on_retained(const Message& msg) { store_->put_retained(msg); }
 

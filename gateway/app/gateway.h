@@ -56,7 +56,7 @@ class Gateway final : public broker::IngressSink {
   void on_publish(const Message& msg, Done done) override;
   void on_publish_with_state(Message msg, const broker::PublishState& state, Done done) override;
   void release_qos2(const std::string& client_id, uint16_t packet_id, Done done) override;
-  void drop_qos2(const std::string& client_id) override;
+  void drop_qos2(const std::string& client_id, Done done) override;
   void on_retained(const Message& msg) override;
 
   // Observability (ops.h reads these from the telemetry and watchdog threads;

@@ -37,7 +37,7 @@ struct Qos2Origin {
 // The sink's answer to one QoS 1/2 PUBLISH, to be completed on the io thread.
 struct IngestDone {
   uint64_t connection_id = 0;
-  uint64_t token = 0;
+  uint64_t token = 0;  // 0: the drop_qos2 a held CONNACK waits for
   Status status;
   std::optional<Qos2Origin> qos2;
 };
@@ -324,6 +324,7 @@ class Broker::Impl final : public ConnectionHost {
   // QoS 2 records read from disk at startup (restore()), by client id, until
   // that client connects (then they move to its connection and session).
   std::map<std::string, std::set<uint16_t>, std::less<>> restored_qos2_;
+  uint64_t qos2_drops_ = 0;  // drop_qos2 calls by end_session
   SubscriptionStore subscriptions_;
   std::map<std::string, Message, std::less<>> retained_;
   std::map<std::string, std::unique_ptr<asio::steady_timer>, std::less<>> will_timers_;
@@ -424,6 +425,7 @@ ConnectDecision Broker::Impl::on_connect(Connection& conn, const mqtt::Connect& 
     return d;
   }
   identities_[conn.id()] = auth.identity;
+  const uint64_t drops_before = qos2_drops_;
   auto it = sessions_.find(cid);
   if (it != sessions_.end() && it->second.connection_id != 0 && it->second.connection_id != conn.id()) {
     // §3.1.4-3: take over. The old connection's close may end its session
@@ -443,6 +445,7 @@ ConnectDecision Broker::Impl::on_connect(Connection& conn, const mqtt::Connect& 
     end_session(cid, !it->second.state.qos2_received.empty());
     it = sessions_.end();
   }
+  bool dropped_qos2 = qos2_drops_ != drops_before;  // here or by the take-over's session end
   d.session_present = it != sessions_.end();
   Session& s = sessions_[cid];
   if (!d.session_present) s.generation = next_session_generation_++;
@@ -454,12 +457,22 @@ ConnectDecision Broker::Impl::on_connect(Connection& conn, const mqtt::Connect& 
     // one. Session Present stays 0 (subscriptions did not survive, so the
     // client must subscribe again); a Clean Start forgets them.
     if (connect.clean_start) {
-      sink_.drop_qos2(cid);
+      dropped_qos2 = true;
     } else {
       d.resume.qos2_received.insert(r->second.begin(), r->second.end());
       d.resume.qos2_restored.insert(r->second.begin(), r->second.end());
     }
     restored_qos2_.erase(r);
+  }
+  if (dropped_qos2) {
+    // Hold the CONNACK until the records are gone for good (see
+    // IngressSink::drop_qos2). Records restored at start-up exist only until
+    // the client's first connection, and a session with records needs one:
+    // this never deletes records `resume` keeps.
+    d.await_session_cleared = true;
+    sink_.drop_qos2(cid, [gate = gate_, this, id = conn.id()](const Status& st) {
+      gate->queue(IngestDone{id, 0, st, std::nullopt}, [this] { drain_ingest_done(); });
+    });
   }
   logger().debug("broker: client '{}' connected (v{}, session present {})", cid, static_cast<int>(conn.version()),
                 d.session_present);
@@ -469,7 +482,10 @@ ConnectDecision Broker::Impl::on_connect(Connection& conn, const mqtt::Connect& 
 void Broker::Impl::end_session(const std::string& client_id, bool had_qos2) {
   // Ordered after every append of this client, so records still being
   // written are deleted too.
-  if (had_qos2) sink_.drop_qos2(client_id);
+  if (had_qos2) {
+    sink_.drop_qos2(client_id, {});
+    ++qos2_drops_;
+  }
   subscriptions_.remove_client(client_id);
   totals_.subscriptions = subscriptions_.size();
   sessions_.erase(client_id);
@@ -557,7 +573,11 @@ void Broker::Impl::drain_ingest_done() {
 
 bool Broker::Impl::complete(const IngestDone& d) {
   if (Client* c = live_client(d.connection_id)) {
-    c->connection().on_ingest_done(d.token, d.status);
+    if (d.token == 0) {
+      c->connection().on_session_cleared(d.status);
+    } else {
+      c->connection().on_ingest_done(d.token, d.status);
+    }
     return true;
   }
   // Closed meanwhile: the device will retransmit. A QoS 2 message is stored

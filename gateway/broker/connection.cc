@@ -73,7 +73,7 @@ void Connection::on_bytes(std::string_view bytes) {
   counters_.bytes_in += bytes.size();
   input_.append(bytes);
   size_t offset = 0;
-  while (state_ != State::kClosed && offset < input_.size()) {
+  while (state_ != State::kClosed && !held_connack_ && offset < input_.size()) {
     const std::string_view rest = std::string_view(input_).substr(offset);
     const mqtt::FrameResult f = mqtt::scan_frame(rest, options_.max_packet_size);
     if (f.state == mqtt::FrameState::kNeedMore) break;
@@ -190,7 +190,8 @@ void Connection::on_transport_closed() { close("connection lost"); }
 std::string Connection::take_output() { return std::exchange(output_, {}); }
 
 bool Connection::wants_read() const {
-  return state_ != State::kClosed && pending_.size() + pending_comp_.size() < options_.receive_maximum;
+  return state_ != State::kClosed && !held_connack_ &&
+         pending_.size() + pending_comp_.size() < options_.receive_maximum;
 }
 
 std::chrono::steady_clock::time_point Connection::next_deadline() const {
@@ -315,9 +316,31 @@ void Connection::handle_connect(mqtt::Connect&& c) {
       ack.properties.maximum_packet_size = static_cast<uint32_t>(options_.max_packet_size);
     }
   }
+  if (decision.await_session_cleared) {
+    held_connack_ = std::make_unique<HeldConnack>(HeldConnack{std::move(ack), std::move(decision.resume)});
+    return;
+  }
   send(ack);
   // Without a session only restored QoS 2 records can be in `resume`.
   resume(std::move(decision.resume));
+}
+
+void Connection::on_session_cleared(const Status& status) {
+  if (!held_connack_ || state_ == State::kClosed) return;
+  HeldConnack held = std::move(*held_connack_);
+  held_connack_.reset();
+  if (!status.is_ok()) {
+    // The old records may still be on disk: refused, the client tries again.
+    will_.reset();
+    mqtt::Connack refused;
+    refused.reason_code = ReasonCode::kServerUnavailable;
+    send(refused);
+    close("CONNECT refused: the ended session's QoS 2 records could not be deleted: " + status.to_string());
+    return;
+  }
+  send(held.ack);
+  resume(std::move(held.resume));
+  on_bytes({});  // what the client sent after its CONNECT
 }
 
 void Connection::handle_publish(mqtt::Publish&& p) {

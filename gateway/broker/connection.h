@@ -30,6 +30,10 @@
 //    match only a PUBLISH with DUP set: the client was told Session Present 0
 //    and may have discarded its state, and a first delivery never has DUP
 //    (§3.3.1.1), so a PUBLISH without DUP reusing such an id is a new message.
+//    A CONNECT that ends a session with records (Clean Start, a take-over of
+//    a session that expires at once) gets its CONNACK only once the host has
+//    deleted them (await_session_cleared); input after the CONNECT waits
+//    (wants_read() is false meanwhile).
 //  - Inbound QoS 1/2 awaiting the sink is bounded by receive_maximum: v5 is
 //    told in CONNACK and a client exceeding it is disconnected with 0x93;
 //    wants_read() turns false at the bound so the driver stops reading the
@@ -153,6 +157,9 @@ struct ConnectDecision {
   // With session_present: what to resend and deliver. Without it only its
   // qos2_received / qos2_restored may be set (records restored from disk).
   SessionState resume;
+  // The host is deleting an ended session's QoS 2 records: the CONNACK (and
+  // everything the client sent after CONNECT) waits for on_session_cleared().
+  bool await_session_cleared = false;
 };
 
 // A will to publish when the connection ends without DISCONNECT 0x00.
@@ -233,6 +240,10 @@ class Connection {
   // DISCONNECT 0x80) so the client sends the PUBREL again after reconnecting.
   // Unknown tokens are ignored.
   void on_release_done(uint64_t token, const Status& status);
+  // The host's answer for ConnectDecision::await_session_cleared: OK sends
+  // the held CONNACK and goes on with the input; an error refuses the
+  // connection (CONNACK 0x88 Server unavailable / 3.1.1 code 3) without a will.
+  void on_session_cleared(const Status& status);
   // An inbound QoS 2 message of this client id whose store commit completed
   // after its connection closed (the client may resend it here): treat `id`
   // as received (PUBREC sent). No effect when the id is already in a flow.
@@ -351,6 +362,11 @@ class Connection {
   bool problem_information_ = true;
   uint32_t session_expiry_s_ = 0;
   std::unique_ptr<WillMessage> will_;  // on the heap: ~350 bytes most connections never use
+  struct HeldConnack {
+    mqtt::Connack ack;
+    SessionState resume;
+  };
+  std::unique_ptr<HeldConnack> held_connack_;  // while await_session_cleared; input waits
 
   // Inbound.
   uint64_t next_token_ = 1;

@@ -59,8 +59,15 @@ class IngressSink {
   }
 
   // The session of `client_id` ended (Clean Start, expiry): forget all its
-  // QoS 2 records. Fire and forget; it is ordered after every earlier call.
-  virtual void drop_qos2(const std::string& client_id) { (void)client_id; }
+  // QoS 2 records. Ordered after every earlier call; `done` (may be empty:
+  // fire and forget) as for on_publish. A CONNECT that ends a session with
+  // records gets its CONNACK only after done(OK): a record that outlived a
+  // crash would make a new message with the same packet id look like a
+  // retransmission, acknowledged and never stored.
+  virtual void drop_qos2(const std::string& client_id, Done done) {
+    (void)client_id;
+    if (done) done(Status::ok());
+  }
 
   // A retained set (or, with an empty payload, clear) that comes with no
   // message for on_publish (Broker::publish_local). Fire and forget, ordered

@@ -161,6 +161,42 @@ TEST_F(BrokerPersist, Qos2RetransmissionAfterReconnectIsNotStoredTwice) {
   EXPECT_EQ(copies("reconnect", 1), 1u) << logs();
 }
 
+// The other way round: a Clean Start ends the session that held a QoS 2
+// record (id 5, PUBREC sent, no PUBREL). Its CONNACK means the record is gone
+// from disk, so a kill -9 right after it cannot bring the record back to
+// swallow the new session's message that reuses id 5 (sent, not yet
+// answered, then resent with DUP after the restart): it is stored.
+TEST_F(BrokerPersist, CleanStartDropsOldQos2RecordsBeforeItsConnack) {
+  start_gateway();
+  mqtt::Connect options;
+  options.properties.session_expiry_interval_s = 3600;
+  {
+    RawMqttClient c(device_port_, ProtocolVersion::kV5);
+    ASSERT_TRUE(c.handshake("dev-clean", false, options)) << logs();
+    ASSERT_TRUE(c.send(message("plant/q2", "clean-old", 1, 2, 5)));
+    ASSERT_TRUE(c.expect<mqtt::Pubrec>()) << logs();
+  }  // no PUBREL: the record stays with the session
+  mqtt::Publish reuse = message("plant/q2", "clean-new", 1, 2, 5);
+  {
+    RawMqttClient c(device_port_, ProtocolVersion::kV5);
+    auto connack = c.handshake("dev-clean", true, options);
+    ASSERT_TRUE(connack) << logs();
+    EXPECT_FALSE(connack->session_present);
+    kill_gateway();
+  }
+  start_gateway();
+  RawMqttClient c(device_port_, ProtocolVersion::kV5);
+  ASSERT_TRUE(c.handshake("dev-clean", false, options)) << logs();
+  reuse.dup = true;  // as a client resends a PUBLISH it got no PUBREC for
+  ASSERT_TRUE(c.send(reuse));
+  ASSERT_TRUE(c.expect<mqtt::Pubrec>()) << logs();
+  ASSERT_TRUE(c.send(mqtt::Pubrel{5, ReasonCode::kSuccess, {}}));
+  ASSERT_TRUE(c.expect<mqtt::Pubcomp>()) << logs();
+  sentinel(c, "clean-end", 1);
+  EXPECT_EQ(copies("clean-old", 1), 1u) << logs();
+  EXPECT_EQ(copies("clean-new", 1), 1u) << logs();
+}
+
 // A message no route wants still gets its record: after a restart its
 // retransmission is not routed again to local subscribers.
 TEST_F(BrokerPersist, UnroutedQos2MessageIsRecordedToo) {

@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -62,6 +63,34 @@ class RecordingSink : public IngressSink {
     std::lock_guard<std::mutex> lock(mu_);
     hold_ = std::move(hold);
   }
+  // drop_qos2: recorded; with hold_drops, an awaited drop's done() waits for
+  // release_drops().
+  void drop_qos2(const std::string& client_id, Done done) override {
+    std::unique_lock<std::mutex> lock(mu_);
+    drops_.push_back(client_id);
+    if (done && hold_drops_) {
+      held_drops_.push_back(std::move(done));
+      return;
+    }
+    lock.unlock();
+    if (done) done(Status::ok());
+  }
+  void set_hold_drops(bool hold) {
+    std::lock_guard<std::mutex> lock(mu_);
+    hold_drops_ = hold;
+  }
+  size_t held_drops() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return held_drops_.size();
+  }
+  void release_drops(const Status& s) {
+    std::vector<Done> held;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      held.swap(held_drops_);
+    }
+    for (auto& d : held) d(s);
+  }
   // Calls every held done() from this (the test) thread.
   void release(const Status& s) {
     std::vector<Done> held;
@@ -77,6 +106,9 @@ class RecordingSink : public IngressSink {
   std::condition_variable cv_;
   std::vector<Message> messages_;
   std::vector<Done> held_;
+  std::vector<std::string> drops_;
+  std::vector<Done> held_drops_;
+  bool hold_drops_ = false;
   Status answer_;
   std::function<bool(const Message&)> hold_;
 };
@@ -117,6 +149,11 @@ class RawClient {
       out.append(buf, static_cast<size_t>(r));
     }
     return out;
+  }
+  // True when nothing arrives (and the peer does not close) within `wait`.
+  bool quiet_for(std::chrono::milliseconds wait) {
+    pollfd p{fd_, POLLIN, 0};
+    return ::poll(&p, 1, static_cast<int>(wait.count())) == 0;
   }
   // True when the peer closed (EOF) within the receive timeout.
   bool eof() {
@@ -382,6 +419,54 @@ TEST_F(BrokerTest, SessionTakeOverDisconnectsTheOldConnection) {
   EXPECT_EQ(d[0], '\xe0');
   EXPECT_EQ(d[2], '\x8e');  // Session taken over
   EXPECT_EQ(second.read(1), "\x20");
+}
+
+// A Clean Start that ends a session holding a QoS 2 record (id 1, PUBREC
+// sent, no PUBREL yet): the CONNACK, and the PUBLISH sent behind the CONNECT,
+// wait until the sink has deleted the record for good. Answered earlier, a
+// crash before the delete would leave the old record to swallow this client's
+// next message with id 1 as a "retransmission".
+TEST_F(BrokerTest, CleanStartConnackWaitsForTheOldQos2RecordsToBeDeleted) {
+  const uint16_t port = broker_->bound_port("local");
+  mqtt::Connect c;
+  c.version = mqtt::ProtocolVersion::kV311;
+  c.client_id = "q2-dev";
+  c.clean_start = false;
+  c.keep_alive_s = 30;
+  mqtt::Publish p;
+  p.topic = "plant/q2";
+  p.payload = "old session";
+  p.qos = 2;
+  p.packet_id = 1;
+  {
+    RawClient first(port);
+    std::string bytes;
+    mqtt::encode(c, bytes);
+    mqtt::encode(p, c.version, bytes);
+    first.send(bytes);
+    EXPECT_EQ(first.read(4), std::string("\x20\x02\x00\x00", 4));
+    EXPECT_EQ(first.read(4), std::string("\x50\x02\x00\x01", 4));  // PUBREC 1
+  }  // gone without DISCONNECT: the session and its record stay
+  ASSERT_TRUE(eventually([&] { return broker_->stats().connections_current == 0; }));
+
+  sink_.set_hold_drops(true);
+  RawClient second(port);
+  c.clean_start = true;
+  p.qos = 1;
+  p.packet_id = 2;
+  p.payload = "new session";
+  std::string bytes;
+  mqtt::encode(c, bytes);
+  mqtt::encode(p, c.version, bytes);
+  second.send(bytes);
+  ASSERT_TRUE(eventually([&] { return sink_.held_drops() == 1; }));
+  EXPECT_TRUE(second.quiet_for(300ms));
+  EXPECT_EQ(sink_.messages().size(), 1u);  // the new PUBLISH is not read yet
+  sink_.release_drops(Status::ok());
+  EXPECT_EQ(second.read(4), std::string("\x20\x02\x00\x00", 4));  // CONNACK, no session
+  EXPECT_EQ(second.read(4), std::string("\x40\x02\x00\x02", 4));  // then PUBACK 2
+  ASSERT_TRUE(sink_.wait_for(2));
+  EXPECT_EQ(sink_.messages()[1].payload, "new session");
 }
 
 TEST_F(BrokerTest, MaxConnectionsPerListener) {

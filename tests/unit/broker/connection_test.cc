@@ -492,6 +492,69 @@ TEST_F(ConnectionTest, RestoredQos2RecordsMatchOnlyRetransmissions) {
   }
 }
 
+// A CONNECT that ends a session with QoS 2 records: nothing is answered or
+// read until the host says the records are gone, then the CONNACK comes
+// first and the PUBLISH the client sent right behind its CONNECT follows.
+TEST_F(ConnectionTest, ConnackWaitsUntilTheEndedSessionsRecordsAreDeleted) {
+  for (ProtocolVersion v : {ProtocolVersion::kV311, ProtocolVersion::kV5}) {
+    SCOPED_TRACE(static_cast<int>(v));
+    make();
+    host_.ingested.clear();
+    host_.decision = {};
+    host_.decision.await_session_cleared = true;
+    mqtt::Connect c;
+    c.version = v;
+    c.client_id = "dev-1";
+    mqtt::Publish p;
+    p.topic = "t";
+    p.payload = "after connect";
+    p.qos = 2;
+    p.packet_id = 1;  // the id the ended session's record may hold
+    conn_->on_bytes(bytes(c, v) + bytes(p, v));
+    EXPECT_TRUE(take(v).empty());
+    EXPECT_TRUE(host_.ingested.empty());
+    EXPECT_FALSE(conn_->wants_read());
+
+    conn_->on_session_cleared(Status::ok());
+    auto out = take(v);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(std::get<mqtt::Connack>(out[0]).reason_code, ReasonCode::kSuccess);
+    ASSERT_EQ(host_.ingested.size(), 1u);  // a new message, not a retransmission
+    EXPECT_EQ(host_.ingested[0].msg.payload, "after connect");
+    EXPECT_TRUE(conn_->wants_read());
+    conn_->on_ingest_done(host_.ingested[0].token, Status::ok());
+    out = take(v);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(std::get<mqtt::Pubrec>(out[0]).packet_id, 1);
+  }
+}
+
+// The records could not be deleted (store down): refused, no will, nothing read.
+TEST_F(ConnectionTest, ConnackRefusedWhenTheRecordsCannotBeDeleted) {
+  for (ProtocolVersion v : {ProtocolVersion::kV311, ProtocolVersion::kV5}) {
+    SCOPED_TRACE(static_cast<int>(v));
+    make();
+    host_.ingested.clear();
+    host_.disconnects = 0;
+    host_.decision = {};
+    host_.decision.await_session_cleared = true;
+    mqtt::Connect c;
+    c.version = v;
+    c.client_id = "dev-1";
+    c.will = mqtt::Will{"wills/dev-1", "gone", 1, false, {}};
+    conn_->on_bytes(bytes(c, v));
+    publish(v, "t", 1, 1);
+    conn_->on_session_cleared(unavailable("store: disk I/O error"));
+    auto out = take(v);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(std::get<mqtt::Connack>(out[0]).reason_code, ReasonCode::kServerUnavailable);
+    EXPECT_TRUE(conn_->close_requested());
+    EXPECT_TRUE(host_.ingested.empty());
+    EXPECT_EQ(host_.disconnects, 1);
+    EXPECT_FALSE(host_.will.has_value());
+  }
+}
+
 // Restored records are unknown to a v5 client told Session Present 0, so they
 // do not count against the Receive Maximum it must respect.
 TEST_F(ConnectionTest, RestoredRecordsDoNotCountAgainstReceiveMaximum) {
