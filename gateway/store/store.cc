@@ -54,6 +54,7 @@
 #include "gateway/core/wake_batch.h"
 #include "gateway/store/internal/schema.h"
 #include "gateway/store/internal/sqlite.h"
+#include "gateway/store/internal/wal_vfs.h"
 
 namespace gw::store {
 namespace {
@@ -426,7 +427,10 @@ Status Store::Impl::move_aside(const Status& why) {
 }
 
 Status Store::Impl::open_files() {
-  auto db = Db::open(options_.path, /*create=*/true);
+  // With synchronous = FULL each commit's WAL frames go out in one write
+  // (internal/wal_vfs.h); NORMAL has no WAL sync for that VFS to rely on.
+  auto db = Db::open(options_.path, /*create=*/true, /*read_only=*/false,
+                     options_.durability == Durability::kFsync ? internal::coalescing_wal_vfs() : nullptr);
   if (!db.is_ok()) return db.status().with_context("store");
   wdb_ = std::move(db.value());
 

@@ -63,7 +63,7 @@ void Db::close() {
   }
 }
 
-Result<Db> Db::open(const std::string& path, bool create, bool read_only) {
+Result<Db> Db::open(const std::string& path, bool create, bool read_only, const char* vfs) {
   // SQLite's memory statistics take a process-wide mutex around every
   // allocation; nothing here reads them, and on the store writer's hot path
   // they cost ~5% of its CPU. Must precede sqlite3_initialize, so the first
@@ -73,7 +73,7 @@ Result<Db> Db::open(const std::string& path, bool create, bool read_only) {
   sqlite3* raw = nullptr;
   int flags = (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_NOMUTEX |
               (create && !read_only ? SQLITE_OPEN_CREATE : 0);
-  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, vfs);
   Db db(raw);  // owns raw even on failure (sqlite3_open_v2 may allocate it)
   if (rc != SQLITE_OK) {
     if ((rc & 0xff) == SQLITE_CANTOPEN && !create) return not_found("cannot open " + path);

@@ -35,9 +35,9 @@ class Db {
   Db& operator=(const Db&) = delete;
 
   // Opens `path` (read-write, created when `create`; read-only when
-  // `read_only`). Errors: kNotFound (read-only and missing), kUnavailable,
-  // kDataLoss.
-  static Result<Db> open(const std::string& path, bool create, bool read_only = false);
+  // `read_only`) through `vfs` (nullptr: SQLite's default). Errors:
+  // kNotFound (read-only and missing), kUnavailable, kDataLoss.
+  static Result<Db> open(const std::string& path, bool create, bool read_only = false, const char* vfs = nullptr);
 
   // Runs one or more statements without results.
   Status exec(const char* sql);
