@@ -441,11 +441,14 @@ ConnectDecision Broker::Impl::on_connect(Connection& conn, const mqtt::Connect& 
     t->second->cancel();
     will_timers_.erase(t);
   }
+  // Whether this CONNECT ends QoS 2 records: the take-over ended the session,
+  // a Clean Start ends it, or a Clean Start forgets restored records.
+  bool clear_qos2 = qos2_drops_ != drops_before;
   if (connect.clean_start && it != sessions_.end()) {
-    end_session(cid, !it->second.state.qos2_received.empty());
+    clear_qos2 |= !it->second.state.qos2_received.empty();
+    end_session(cid, /*had_qos2=*/false);  // dropped below, the CONNACK waiting for it
     it = sessions_.end();
   }
-  bool dropped_qos2 = qos2_drops_ != drops_before;  // here or by the take-over's session end
   d.session_present = it != sessions_.end();
   Session& s = sessions_[cid];
   if (!d.session_present) s.generation = next_session_generation_++;
@@ -457,14 +460,14 @@ ConnectDecision Broker::Impl::on_connect(Connection& conn, const mqtt::Connect& 
     // one. Session Present stays 0 (subscriptions did not survive, so the
     // client must subscribe again); a Clean Start forgets them.
     if (connect.clean_start) {
-      dropped_qos2 = true;
+      clear_qos2 = true;
     } else {
       d.resume.qos2_received.insert(r->second.begin(), r->second.end());
       d.resume.qos2_restored.insert(r->second.begin(), r->second.end());
     }
     restored_qos2_.erase(r);
   }
-  if (dropped_qos2) {
+  if (clear_qos2) {
     // Hold the CONNACK until the records are gone for good (see
     // IngressSink::drop_qos2). Records restored at start-up exist only until
     // the client's first connection, and a session with records needs one:
