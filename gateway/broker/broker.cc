@@ -275,6 +275,10 @@ class Broker::Impl final : public ConnectionHost {
  private:
   void accept(std::unique_ptr<Transport> transport, const std::string& listener);
   Client* live_client(uint64_t connection_id);
+  // The sink's done() for one ingest (token 0: the drop_qos2 a held CONNACK
+  // waits for). Called on any thread, it hops to the io thread; the gate
+  // drops it once stopped.
+  IngressSink::Done answer_to(uint64_t connection_id, uint64_t token, std::optional<Qos2Origin> origin = {});
   // io thread: completes what the gate queued, then writes each answered
   // connection's acknowledgements once.
   void drain_ingest_done();
@@ -473,9 +477,7 @@ ConnectDecision Broker::Impl::on_connect(Connection& conn, const mqtt::Connect& 
     // the client's first connection, and a session with records needs one:
     // this never deletes records `resume` keeps.
     d.await_session_cleared = true;
-    sink_.drop_qos2(cid, [gate = gate_, this, id = conn.id()](const Status& st) {
-      gate->queue(IngestDone{id, 0, st, std::nullopt}, [this] { drain_ingest_done(); });
-    });
+    sink_.drop_qos2(cid, answer_to(conn.id(), 0));
   }
   logger().debug("broker: client '{}' connected (v{}, session present {})", cid, static_cast<int>(conn.version()),
                 d.session_present);
@@ -554,11 +556,13 @@ void Broker::Impl::ingest(Connection& conn, Message msg, uint64_t token, std::op
     auto s = sessions_.find(conn.client_id());
     origin = Qos2Origin{conn.client_id(), *qos2_packet_id, s != sessions_.end() ? s->second.generation : 0};
   }
-  auto done = [gate = gate_, this, id = conn.id(), token, origin](const Status& st) {
-    // Any thread: hop to the io thread; the gate drops it once stopped.
-    gate->queue(IngestDone{id, token, st, origin}, [this] { drain_ingest_done(); });
+  sink_.on_publish_with_state(std::move(msg), state, answer_to(conn.id(), token, std::move(origin)));
+}
+
+IngressSink::Done Broker::Impl::answer_to(uint64_t connection_id, uint64_t token, std::optional<Qos2Origin> origin) {
+  return [gate = gate_, this, connection_id, token, origin = std::move(origin)](const Status& st) {
+    gate->queue(IngestDone{connection_id, token, st, origin}, [this] { drain_ingest_done(); });
   };
-  sink_.on_publish_with_state(std::move(msg), state, std::move(done));
 }
 
 void Broker::Impl::drain_ingest_done() {

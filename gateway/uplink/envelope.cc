@@ -320,8 +320,8 @@ Result<std::vector<std::string>> decode_batch(std::string_view bytes, const Deco
     ++line_no;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
-    const size_t i = first_non_ws(line);
-    if (line[i] != '{' || line.find('\0') != std::string_view::npos || !Json::accept(line.begin(), line.end())) {
+    if (options.check_json && (line[first_non_ws(line)] != '{' || line.find('\0') != std::string_view::npos ||
+                               !Json::accept(line.begin(), line.end()))) {
       return data_loss("line " + std::to_string(line_no) + " is not a JSON object");
     }
     lines.emplace_back(line);

@@ -71,10 +71,15 @@ Compression detect_compression(std::string_view bytes);
 struct DecodeOptions {
   // Zip-bomb guard: decompressed output above this is an error.
   size_t max_output_bytes = 64u << 20;
+  // decode_batch checks that each line is one JSON object. A reader that
+  // trusts the writer (gw-counter, which shares the cores with the gateway
+  // it measures) turns the check off: it costs more than the decompression.
+  bool check_json = true;
 };
 
 // Decompresses `bytes` (auto-detected: gzip, zlib, raw deflate or plain) and
-// splits it into JSON lines, each checked to be one JSON object.
+// splits it into lines (blank ones skipped), each checked to be one JSON
+// object unless options.check_json is false.
 // Errors: kDataLoss (corrupt stream, trailing garbage, a line that is not a
 // JSON object), kResourceExhausted (over max_output_bytes).
 Result<std::vector<std::string>> decode_batch(std::string_view bytes, const DecodeOptions& options = {});

@@ -23,10 +23,10 @@
 // the connections S seconds without publishing (keep alive only): the
 // memory-per-idle-connection figure.
 //
-// Single-threaded: one epoll loop drives every connection. (Paho C async was tried first; its command
-// queue capped it near 5,000 msg/s here. poll() over every socket each pass
-// cost the tool a tenth of its CPU at a fixed rate, CPU the gateway it
-// measures on the same cores did not get.)
+// Single-threaded: one epoll loop drives every connection. (Paho C async
+// was tried first; its command queue capped it near 5,000 msg/s here. poll()
+// over every socket each pass cost the tool a tenth of its CPU at a fixed
+// rate, CPU the gateway it measures on the same cores did not get.)
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>

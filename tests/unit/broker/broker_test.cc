@@ -63,11 +63,10 @@ class RecordingSink : public IngressSink {
     std::lock_guard<std::mutex> lock(mu_);
     hold_ = std::move(hold);
   }
-  // drop_qos2: recorded; with hold_drops, an awaited drop's done() waits for
+  // drop_qos2: with hold_drops, an awaited drop's done() waits for
   // release_drops().
-  void drop_qos2(const std::string& client_id, Done done) override {
+  void drop_qos2(const std::string&, Done done) override {
     std::unique_lock<std::mutex> lock(mu_);
-    drops_.push_back(client_id);
     if (done && hold_drops_) {
       held_drops_.push_back(std::move(done));
       return;
@@ -83,30 +82,24 @@ class RecordingSink : public IngressSink {
     std::lock_guard<std::mutex> lock(mu_);
     return held_drops_.size();
   }
-  void release_drops(const Status& s) {
-    std::vector<Done> held;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      held.swap(held_drops_);
-    }
-    for (auto& d : held) d(s);
-  }
-  // Calls every held done() from this (the test) thread.
-  void release(const Status& s) {
-    std::vector<Done> held;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      held.swap(held_);
-    }
-    for (auto& d : held) d(s);
-  }
+  // Call every held done() from this (the test) thread.
+  void release(const Status& s) { call_all(held_, s); }
+  void release_drops(const Status& s) { call_all(held_drops_, s); }
 
  private:
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<Message> messages_;
   std::vector<Done> held_;
-  std::vector<std::string> drops_;
+  void call_all(std::vector<Done>& from, const Status& s) {
+    std::vector<Done> held;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      held.swap(from);
+    }
+    for (auto& d : held) d(s);
+  }
+
   std::vector<Done> held_drops_;
   bool hold_drops_ = false;
   Status answer_;

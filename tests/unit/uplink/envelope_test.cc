@@ -281,6 +281,10 @@ TEST(EnvelopeTest, DecodeRejectsCorruptAndTruncatedStreams) {
   EXPECT_EQ(decode_batch("{\"seq\":1}\nnot json\n").status().code(), StatusCode::kDataLoss);
   EXPECT_EQ(decode_batch("{\"seq\":1}\n[1]\n").status().code(), StatusCode::kDataLoss);
   EXPECT_EQ(decode_batch("").value().size(), 0u);
+  // Without the JSON check the same split: blank lines skipped, CR dropped.
+  auto unchecked = decode_batch("{\"seq\":1}\r\n\nnot json\n", {.check_json = false});
+  ASSERT_TRUE(unchecked.is_ok());
+  EXPECT_EQ(unchecked.value(), (std::vector<std::string>{"{\"seq\":1}", "not json"}));
 }
 
 TEST(EnvelopeTest, DecodeAcceptsZlibWrappedDeflate) {
