@@ -151,7 +151,7 @@ class Cloud:
     """mosquitto as the cloud stand-in. Persistence on, so the counter's
     persistent session and its queued messages survive a stop/start."""
 
-    def __init__(self, workdir, port=None, host="127.0.0.1", netns=None):
+    def __init__(self, workdir, port=None, host="127.0.0.1", netns=None, extra=""):
         self.dir = mosquitto_dir(workdir, "cloud-")
         self.host, self.port, self.netns = host, port or free_port(), netns
         self.conf = os.path.join(self.dir, "mosquitto.conf")
@@ -160,7 +160,7 @@ class Cloud:
                     "max_queued_messages 0\nmax_inflight_messages 100\n"
                     f"persistence true\npersistence_location {self.dir}/\n"
                     "autosave_interval 0\nautosave_on_changes false\n"
-                    f"log_dest file {self.dir}/mosquitto.log\n")
+                    f"log_dest file {self.dir}/mosquitto.log\n" + extra)
         self.proc = None
         self.start()
 
