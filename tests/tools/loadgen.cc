@@ -20,6 +20,11 @@
 // session; publishes outstanding at the disconnect count as not acked
 // ("abandoned") and are not resent: the tool measures, it does not retry.
 //
+// --warmup S leaves the publishes sent in the first S seconds out of the
+// latency figures (they are sent, acked and counted like the others): a
+// steady-state figure, without the start of a fresh broker (a gateway's WAL
+// and database files grow from empty then; ~50-250 ms of slower commits).
+//
 // --idle S connects every client, prints "connected N" on stderr, and holds
 // the connections S seconds without publishing (keep alive only): the
 // memory-per-idle-connection figure.
@@ -114,12 +119,13 @@ int usage() {
                "  [--qos 0|1|2] [--mqtt 3.1.1|5] [--prop K=V]... [--size BYTES] [--window W]\n"
                "  [--rate MSG_PER_S] [--topic 'plant/{client}/telemetry'] [--client-prefix lg]\n"
                "  [--acked FILE] [--csv] [--label TEXT] [--drain-timeout S] [--connect-timeout S]\n"
-               "  [--idle S]\n");
+               "  [--idle S] [--warmup S]\n");
   return 2;
 }
 
 struct Stats {
-  std::vector<uint32_t> latencies_us;
+  std::vector<uint32_t> latencies_us;    // of publishes sent after the warm-up
+  Clock::time_point warm_until = Clock::time_point::max();
   uint64_t acked = 0, refused = 0, abandoned = 0, disconnects = 0, sent = 0;
 };
 
@@ -209,6 +215,7 @@ class Runner {
     if (c.acked[seq]) return;
     c.acked[seq] = true;
     ++stats_.acked;
+    if (sent < stats_.warm_until) return;
     const auto lat = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - sent).count();
     stats_.latencies_us.push_back(static_cast<uint32_t>(std::min<int64_t>(lat, UINT32_MAX)));
   }
@@ -357,7 +364,7 @@ class Runner {
 int run(int argc, char** argv) {
   Flags f(argc, argv,
           {"host", "port", "clients", "messages", "duration", "qos", "mqtt", "prop", "size", "window", "rate", "topic",
-           "client-prefix", "acked", "csv", "label", "drain-timeout", "connect-timeout", "seed", "idle", "help"});
+           "client-prefix", "acked", "csv", "label", "drain-timeout", "connect-timeout", "seed", "idle", "warmup", "help"});
   if (f.has("help") || !f.positional().empty()) return usage();
   const std::string host = f.str("host", "127.0.0.1");
   const int port = static_cast<int>(f.num("port", 1883));
@@ -373,6 +380,7 @@ int run(int argc, char** argv) {
   const std::string prefix = f.str("client-prefix", "lg");
   const double drain_timeout_s = f.num("drain-timeout", 30);
   const double connect_timeout_s = f.num("connect-timeout", 15);
+  const double warmup_s = f.num("warmup", 0);
   if (nclients < 1 || window < 1 || window > 60000 || qos < 0 || qos > 2) return usage();
 
   signal(SIGINT, on_signal);
@@ -423,6 +431,7 @@ int run(int argc, char** argv) {
       if (std::all_of(clients.begin(), clients.end(), [](const Client& c) { return c.state == State::kUp; })) {
         phase = Phase::kSend;
         start = now;
+        st.warm_until = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(warmup_s));
         if (idle_s > 0) std::fprintf(stderr, "connected %d\n", nclients);
         if (duration_s > 0) until = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(duration_s));
       } else if (now - t0 > std::chrono::duration<double>(connect_timeout_s) || g_stop) {
@@ -518,6 +527,7 @@ int run(int argc, char** argv) {
       .add("send_s", send_s)
       .add("elapsed_s", total_s)
       .add("msg_per_s", total_s > 0 ? static_cast<double>(st.acked) / total_s : 0.0)
+      .add("warmup_s", warmup_s)
       .add("ack_p50_ms", percentile(lat, 50) / 1000.0)
       .add("ack_p99_ms", percentile(lat, 99) / 1000.0)
       .add("ack_max_ms", lat.empty() ? 0.0 : *std::max_element(lat.begin(), lat.end()) / 1000.0);
