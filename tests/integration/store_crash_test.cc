@@ -68,7 +68,15 @@ void expect_all_acked_arrived(const CloudSink& sink, const std::vector<Qos1Publi
     for (size_t i = 0; i < pubs.size(); ++i) {
       auto it = c.seen.find(streams[i]);
       for (int n : pubs[i]->acked()) {
-        if (it == c.seen.end() || it->second.count(n) == 0) out.push_back(streams[i] + " n=" + std::to_string(n));
+        if (it != c.seen.end() && it->second.count(n) > 0) continue;
+        std::string seen_near;  // which neighbours did arrive, and how often
+        for (int k = n - 3; k <= n + 3; ++k) {
+          if (k == n) continue;
+          seen_near += " " + std::to_string(k) + "x" +
+                       std::to_string(it == c.seen.end() ? 0 : it->second.count(k));
+        }
+        out.push_back(streams[i] + " n=" + std::to_string(n) + " (" + pubs[i]->describe_ack(n) +
+                      "; neighbours at the cloud:" + seen_near + ")");
       }
     }
     return out;

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <map>
 #include <vector>
 
 namespace gw::testing {
@@ -21,6 +22,7 @@ struct Qos1Publisher::Impl {
   std::condition_variable cv;
   std::set<int> acked;
   std::set<int> inflight;
+  std::map<int, std::pair<uint64_t, uint64_t>> acked_epochs;  // n -> (connection sent on, current at the PUBACK)
   bool connected = false;
   bool connect_done = false;
   uint64_t epoch = 0;  // bumped at each connection; stale callbacks are ignored
@@ -58,7 +60,10 @@ struct Qos1Publisher::Impl {
     Impl* self = c->impl;
     std::lock_guard lk(self->mu);
     if (c->epoch == self->epoch) self->inflight.erase(c->n);
-    if (ok) self->acked.insert(c->n);
+    if (ok) {
+      self->acked.insert(c->n);
+      self->acked_epochs[c->n] = {c->epoch, self->epoch};
+    }
     self->cv.notify_all();
   }
   static void on_sent(void* context, MQTTAsync_successData*) { settle(static_cast<Ctx*>(context), true); }
@@ -206,6 +211,14 @@ void Qos1Publisher::stop() {
 std::set<int> Qos1Publisher::acked() const {
   std::lock_guard lk(impl_->mu);
   return impl_->acked;
+}
+
+std::string Qos1Publisher::describe_ack(int n) const {
+  std::lock_guard lk(impl_->mu);
+  auto it = impl_->acked_epochs.find(n);
+  if (it == impl_->acked_epochs.end()) return "not acked";
+  return "sent on connection " + std::to_string(it->second.first) + ", PUBACK while connection " +
+         std::to_string(it->second.second) + " was current";
 }
 
 }  // namespace gw::testing

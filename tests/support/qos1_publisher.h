@@ -28,6 +28,9 @@ class Qos1Publisher {
   void stop();  // waits up to a few seconds for outstanding PUBACKs
 
   std::set<int> acked() const;
+  // For a failure message: which connection (1, 2, ...) carried n and which
+  // was current when its PUBACK arrived.
+  std::string describe_ack(int n) const;
   int published() const { return published_.load(); }
   int refused() const { return refused_.load(); }        // PUBACK with an error reason (v5)
   int reconnects() const { return reconnects_.load(); }
