@@ -22,7 +22,7 @@ struct Qos1Publisher::Impl {
   std::condition_variable cv;
   std::set<int> acked;
   std::set<int> inflight;
-  std::map<int, std::pair<uint64_t, uint64_t>> acked_epochs;  // n -> (connection sent on, current at the PUBACK)
+  std::map<int, uint64_t> acked_on;  // n -> the connection (epoch) that carried it and its PUBACK
   bool connected = false;
   bool connect_done = false;
   uint64_t epoch = 0;  // bumped at each connection; stale callbacks are ignored
@@ -59,10 +59,23 @@ struct Qos1Publisher::Impl {
   static void settle(Ctx* c, bool ok) {
     Impl* self = c->impl;
     std::lock_guard lk(self->mu);
-    if (c->epoch == self->epoch) self->inflight.erase(c->n);
+    if (c->epoch != self->epoch) {
+      // The broker answers a publish on the connection that carried it, and
+      // Paho runs that callback before it reports the connection lost, so
+      // before connect() moves to the next one. A success for a publish of
+      // an earlier connection is Paho crediting another publish's PUBACK to
+      // it: after a Clean Start it numbers packets from 1 again, and a
+      // publish still queued from the old connection can share its id with
+      // a new one. Not counted as acked: the test checks what the broker
+      // was seen to acknowledge.
+      if (ok) self->owner->stale_acks_++;
+      self->cv.notify_all();
+      return;
+    }
+    self->inflight.erase(c->n);
     if (ok) {
       self->acked.insert(c->n);
-      self->acked_epochs[c->n] = {c->epoch, self->epoch};
+      self->acked_on[c->n] = c->epoch;
     }
     self->cv.notify_all();
   }
@@ -215,10 +228,9 @@ std::set<int> Qos1Publisher::acked() const {
 
 std::string Qos1Publisher::describe_ack(int n) const {
   std::lock_guard lk(impl_->mu);
-  auto it = impl_->acked_epochs.find(n);
-  if (it == impl_->acked_epochs.end()) return "not acked";
-  return "sent on connection " + std::to_string(it->second.first) + ", PUBACK while connection " +
-         std::to_string(it->second.second) + " was current";
+  auto it = impl_->acked_on.find(n);
+  if (it == impl_->acked_on.end()) return "not acked";
+  return "sent and acked on connection " + std::to_string(it->second);
 }
 
 }  // namespace gw::testing

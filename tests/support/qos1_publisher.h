@@ -28,17 +28,18 @@ class Qos1Publisher {
   void stop();  // waits up to a few seconds for outstanding PUBACKs
 
   std::set<int> acked() const;
-  // For a failure message: which connection (1, 2, ...) carried n and which
-  // was current when its PUBACK arrived.
+  // For a failure message: which connection (1, 2, ...) carried n and its PUBACK.
   std::string describe_ack(int n) const;
   int published() const { return published_.load(); }
   int refused() const { return refused_.load(); }        // PUBACK with an error reason (v5)
   int reconnects() const { return reconnects_.load(); }
+  // Successes Paho reported for a publish of an earlier connection (not counted as acked).
+  int stale_acks() const { return stale_acks_.load(); }
 
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
-  std::atomic<int> published_{0}, refused_{0}, reconnects_{0};
+  std::atomic<int> published_{0}, refused_{0}, reconnects_{0}, stale_acks_{0};
   friend struct Impl;
 };
 
