@@ -63,11 +63,11 @@ struct Qos1Publisher::Impl {
       // The broker answers a publish on the connection that carried it, and
       // Paho runs that callback before it reports the connection lost, so
       // before connect() moves to the next one. A success for a publish of
-      // an earlier connection is Paho crediting another publish's PUBACK to
-      // it: after a Clean Start it numbers packets from 1 again, and a
-      // publish still queued from the old connection can share its id with
-      // a new one. Not counted as acked: the test checks what the broker
-      // was seen to acknowledge.
+      // an earlier connection is a publish Paho kept queued and sent on a
+      // later one, or Paho crediting another publish's PUBACK to it: after a
+      // Clean Start it numbers packets from 1 again, so a publish still
+      // queued from the old connection can share its id with a new one. The
+      // test cannot tell which, so it does not count it as acked.
       if (ok) self->owner->stale_acks_++;
       self->cv.notify_all();
       return;
