@@ -13,6 +13,7 @@
 
 #include "gateway/app/sd_notify.h"
 #include "gateway/core/log.h"
+#include "gateway/core/proc_io.h"
 #include "gateway/telemetry/logging.h"
 
 namespace gw::app {
@@ -32,15 +33,7 @@ double file_bytes(const std::filesystem::path& p) {
 
 // "write_bytes: N" from /proc/self/io: what this process made the kernel
 // write to storage (SQLite pages, WAL, checkpoints). 0 when unreadable.
-double proc_write_bytes() {
-  std::ifstream in("/proc/self/io");
-  std::string key;
-  uint64_t value = 0;
-  while (in >> key >> value) {
-    if (key == "write_bytes:") return static_cast<double>(value);
-  }
-  return 0;
-}
+double proc_write_bytes() { return static_cast<double>(io_counter(IoScope::kProcess, "write_bytes")); }
 
 double resident_bytes() {
   std::ifstream in("/proc/self/statm");

@@ -41,7 +41,6 @@
 #include <ctime>
 #include <deque>
 #include <filesystem>
-#include <fstream>
 #include <future>
 #include <limits>
 #include <map>
@@ -51,6 +50,7 @@
 #include <utility>
 
 #include "gateway/core/log.h"
+#include "gateway/core/proc_io.h"
 #include "gateway/core/wake_batch.h"
 #include "gateway/store/internal/schema.h"
 #include "gateway/store/internal/sqlite.h"
@@ -210,15 +210,7 @@ class RateLimitedLog {
 };
 
 // write_bytes of the calling thread (what reached the block layer), or 0.
-uint64_t thread_write_bytes() {
-  std::ifstream in("/proc/thread-self/io");
-  std::string key;
-  uint64_t value = 0;
-  while (in >> key >> value) {
-    if (key == "write_bytes:") return value;
-  }
-  return 0;
-}
+uint64_t thread_write_bytes() { return io_counter(IoScope::kThread, "write_bytes"); }
 
 std::string utc_stamp(int64_t wall_ms) {
   const std::time_t t = static_cast<std::time_t>(wall_ms / 1000);

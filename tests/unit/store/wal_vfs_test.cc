@@ -8,9 +8,9 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
-#include <fstream>
 #include <string>
 
+#include "gateway/core/proc_io.h"
 #include "gateway/store/internal/sqlite.h"
 #include "tests/support/process.h"
 
@@ -20,15 +20,7 @@ namespace {
 using gw::testing::TempDir;
 
 // write()-type system calls this thread made so far.
-uint64_t thread_write_calls() {
-  std::ifstream in("/proc/thread-self/io");
-  std::string key;
-  uint64_t value = 0;
-  while (in >> key >> value) {
-    if (key == "syscw:") return value;
-  }
-  return 0;
-}
+uint64_t thread_write_calls() { return io_counter(IoScope::kThread, "syscw"); }
 
 Db open_full(const std::string& path, const char* vfs) {
   auto db = Db::open(path, /*create=*/true, /*read_only=*/false, vfs);
