@@ -12,8 +12,11 @@
 // and end-to-end latency at the cloud side.
 //
 // Reports one line (JSON, or CSV with --csv): msg/s and publish->ack latency
-// p50/p99/max, from the send() that carried the publish (QoS 1: to the
-// PUBACK; QoS 2: to the PUBCOMP; QoS 0: 0).
+// p50/p99/max, from the send() that carried the publish to the ack's arrival
+// at the socket, by the kernel's receive timestamp (QoS 1: the PUBACK; QoS 2:
+// the PUBCOMP; QoS 0: 0). The tool shares the cores with the broker it
+// measures, so it may read an ack well after it came; seen_p50/p99 are to
+// that read, for comparison (a device on its own CPU reads it at once).
 // With --acked FILE it writes which sequence numbers were acknowledged
 // (format in tests/tools/tool_util.h), so loss can be counted against acks.
 // When the broker goes away the client reconnects every 500 ms with a clean
@@ -124,7 +127,8 @@ int usage() {
 }
 
 struct Stats {
-  std::vector<uint32_t> latencies_us;    // of publishes sent after the warm-up
+  std::vector<uint32_t> latencies_us;    // of publishes sent after the warm-up: to the ack's arrival at the socket
+  std::vector<uint32_t> seen_us;         // the same, to when the tool read the ack
   Clock::time_point warm_until = Clock::time_point::max();
   uint64_t acked = 0, refused = 0, abandoned = 0, disconnects = 0, sent = 0;
 };
@@ -154,6 +158,7 @@ class Runner {
     c.fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     int one = 1;
     ::setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    ::setsockopt(c.fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one);
     const int rc = ::connect(c.fd, reinterpret_cast<const sockaddr*>(&addr_), sizeof addr_);
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLOUT;  // writable = connected (or failed)
@@ -204,20 +209,23 @@ class Runner {
       c.pending.emplace(p.packet_id, Pending{seq, Clock::now()});
       c.unsent.push_back(p.packet_id);
     } else {
-      mark_acked(c, seq, Clock::now());
+      mark_acked(c, seq, Clock::now(), Clock::now());
     }
     mqtt::encode(p, version_, c.wbuf);
     ++stats_.sent;
   }
 
-  void mark_acked(Client& c, uint64_t seq, Clock::time_point sent) {
+  void mark_acked(Client& c, uint64_t seq, Clock::time_point sent, Clock::time_point arrived) {
     if (c.acked.size() <= seq) c.acked.resize(seq + 1, false);
     if (c.acked[seq]) return;
     c.acked[seq] = true;
     ++stats_.acked;
     if (sent < stats_.warm_until) return;
-    const auto lat = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - sent).count();
-    stats_.latencies_us.push_back(static_cast<uint32_t>(std::min<int64_t>(lat, UINT32_MAX)));
+    auto us = [](Clock::duration d) {
+      return static_cast<uint32_t>(std::clamp<int64_t>(std::chrono::duration_cast<std::chrono::microseconds>(d).count(), 0, UINT32_MAX));
+    };
+    stats_.latencies_us.push_back(us(arrived - sent));
+    stats_.seen_us.push_back(us(Clock::now() - sent));
   }
 
   // One recv per readiness unless it fills the buffer: the epoll set is level
@@ -226,9 +234,18 @@ class Runner {
   // tool's syscalls at a fixed rate, CPU taken from the gateway it measures).
   void on_readable(Client& c) {
     char buf[65536];
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(timespec))];
+    Clock::time_point arrived = Clock::now();
     for (;;) {
-      const ssize_t n = ::recv(c.fd, buf, sizeof buf, 0);
+      iovec iov{buf, sizeof buf};
+      msghdr msg{};
+      msg.msg_iov = &iov;
+      msg.msg_iovlen = 1;
+      msg.msg_control = control;
+      msg.msg_controllen = sizeof control;
+      const ssize_t n = ::recvmsg(c.fd, &msg, 0);
       if (n > 0) {
+        arrived = arrival(msg);
         c.rbuf.append(buf, static_cast<size_t>(n));
         if (static_cast<size_t>(n) < sizeof buf) break;
         continue;
@@ -251,12 +268,28 @@ class Runner {
         drop(c);
         return;
       }
-      handle(c, d.packet());
+      handle(c, d.packet(), arrived);
     }
     if (c.fd >= 0) c.rbuf.erase(0, off);
   }
 
-  void handle(Client& c, const mqtt::Packet& pkt) {
+  // When the kernel queued the bytes on the socket (SO_TIMESTAMPNS, wall
+  // clock), on the steady clock: the ack's arrival, before this tool, which
+  // shares the cores with the broker it measures, got to read it.
+  static Clock::time_point arrival(msghdr& msg) {
+    const auto now = Clock::now();
+    for (cmsghdr* cm = CMSG_FIRSTHDR(&msg); cm != nullptr; cm = CMSG_NXTHDR(&msg, cm)) {
+      if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_TIMESTAMPNS) continue;
+      timespec ts;
+      std::memcpy(&ts, CMSG_DATA(cm), sizeof ts);
+      const auto age = std::chrono::system_clock::now().time_since_epoch() -
+                       (std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec));
+      return now - std::chrono::duration_cast<Clock::duration>(std::max(age, std::chrono::system_clock::duration::zero()));
+    }
+    return now;
+  }
+
+  void handle(Client& c, const mqtt::Packet& pkt, Clock::time_point arrived) {
     if (const auto* ca = std::get_if<mqtt::Connack>(&pkt)) {
       if (ca->reason_code != mqtt::ReasonCode::kSuccess) {
         drop(c);
@@ -265,11 +298,11 @@ class Runner {
       c.state = State::kUp;
       c.ever_connected = true;
     } else if (const auto* pa = std::get_if<mqtt::Puback>(&pkt)) {
-      complete(c, pa->packet_id, static_cast<uint8_t>(pa->reason_code) < 0x80);
+      complete(c, pa->packet_id, static_cast<uint8_t>(pa->reason_code) < 0x80, arrived);
     } else if (const auto* pr = std::get_if<mqtt::Pubrec>(&pkt)) {
       auto it = c.pending.find(pr->packet_id);
       if (static_cast<uint8_t>(pr->reason_code) >= 0x80) {
-        complete(c, pr->packet_id, false);
+        complete(c, pr->packet_id, false, arrived);
       } else if (it != c.pending.end()) {
         // QoS 2 (MQTT 5.0 §4.3.3): the receiver owns the message after
         // PUBREC; we count the ack at PUBCOMP, when the flow is complete.
@@ -279,17 +312,17 @@ class Runner {
         mqtt::encode(rel, version_, c.wbuf);
       }
     } else if (const auto* pc = std::get_if<mqtt::Pubcomp>(&pkt)) {
-      complete(c, pc->packet_id, true);
+      complete(c, pc->packet_id, true, arrived);
     } else if (std::holds_alternative<mqtt::Disconnect>(pkt)) {
       drop(c);
     }
   }
 
-  void complete(Client& c, uint16_t pid, bool ok) {
+  void complete(Client& c, uint16_t pid, bool ok, Clock::time_point arrived) {
     auto it = c.pending.find(pid);
     if (it == c.pending.end()) return;
     if (ok) {
-      mark_acked(c, it->second.seq, it->second.sent);
+      mark_acked(c, it->second.seq, it->second.sent, arrived);
     } else {
       ++stats_.refused;
     }
@@ -530,7 +563,9 @@ int run(int argc, char** argv) {
       .add("warmup_s", warmup_s)
       .add("ack_p50_ms", percentile(lat, 50) / 1000.0)
       .add("ack_p99_ms", percentile(lat, 99) / 1000.0)
-      .add("ack_max_ms", lat.empty() ? 0.0 : *std::max_element(lat.begin(), lat.end()) / 1000.0);
+      .add("ack_max_ms", lat.empty() ? 0.0 : *std::max_element(lat.begin(), lat.end()) / 1000.0)
+      .add("seen_p50_ms", percentile(st.seen_us, 50) / 1000.0)
+      .add("seen_p99_ms", percentile(st.seen_us, 99) / 1000.0);
   if (f.has("csv")) {
     std::printf("%s\n%s\n", out.csv_header().c_str(), out.csv_row().c_str());
   } else {
