@@ -25,7 +25,7 @@ struct Qos1Publisher::Impl {
   std::map<int, uint64_t> acked_on;  // n -> the connection (epoch) that carried it and its PUBACK
   bool connected = false;
   bool connect_done = false;
-  uint64_t epoch = 0;  // bumped at each connection; stale callbacks are ignored
+  uint64_t epoch = 0;  // bumped at each connection: the window counts only its publishes
 
   struct Ctx {
     Impl* impl;
@@ -56,23 +56,13 @@ struct Qos1Publisher::Impl {
     self->connect_done = true;
     self->cv.notify_all();
   }
+  // Every connection has a client handle of its own (see connect()), so a
+  // success is a PUBACK the broker sent on the connection that carried the
+  // publish, even when it comes after the test has moved on to the next one.
   static void settle(Ctx* c, bool ok) {
     Impl* self = c->impl;
     std::lock_guard lk(self->mu);
-    if (c->epoch != self->epoch) {
-      // The broker answers a publish on the connection that carried it, and
-      // Paho runs that callback before it reports the connection lost, so
-      // before connect() moves to the next one. A success for a publish of
-      // an earlier connection is a publish Paho kept queued and sent on a
-      // later one, or Paho crediting another publish's PUBACK to it: after a
-      // Clean Start it numbers packets from 1 again, so a publish still
-      // queued from the old connection can share its id with a new one. The
-      // test cannot tell which, so it does not count it as acked.
-      if (ok) self->owner->stale_acks_++;
-      self->cv.notify_all();
-      return;
-    }
-    self->inflight.erase(c->n);
+    if (c->epoch == self->epoch) self->inflight.erase(c->n);
     if (ok) {
       self->acked.insert(c->n);
       self->acked_on[c->n] = c->epoch;
@@ -89,12 +79,26 @@ struct Qos1Publisher::Impl {
   static void on_send_fail(void* context, MQTTAsync_failureData*) { settle(static_cast<Ctx*>(context), false); }
   static void on_send_fail5(void* context, MQTTAsync_failureData5*) { settle(static_cast<Ctx*>(context), false); }
 
+  // A fresh client handle for every connection. With one handle across
+  // reconnects, Paho C numbers packets from 1 again after a Clean Start, so a
+  // publish still queued from the dead connection can share a packet id with a
+  // new one and be credited with its PUBACK: a success the broker never gave it.
+  void new_client() {
+    if (client != nullptr) MQTTAsync_destroy(&client);
+    MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer;
+    co.MQTTVersion = version == 5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1;
+    co.sendWhileDisconnected = 0;
+    MQTTAsync_createWithOptions(&client, uri.c_str(), client_id.c_str(), MQTTCLIENT_PERSISTENCE_NONE, nullptr, &co);
+    MQTTAsync_setCallbacks(client, this, &Impl::on_lost, &Impl::on_message, nullptr);
+  }
+
   bool connect() {
     {
       std::lock_guard lk(mu);
       connect_done = false;
       connected = false;
     }
+    new_client();
     int rc;
     if (version == 5) {
       MQTTAsync_connectOptions o = MQTTAsync_connectOptions_initializer5;
@@ -192,12 +196,6 @@ Qos1Publisher::Qos1Publisher(uint16_t port, std::string client_id, std::string s
   impl_->topic = std::move(topic);
   impl_->version = mqtt_version;
   impl_->window = window;
-  MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer;
-  co.MQTTVersion = mqtt_version == 5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1;
-  co.sendWhileDisconnected = 0;
-  MQTTAsync_createWithOptions(&impl_->client, impl_->uri.c_str(), impl_->client_id.c_str(),
-                              MQTTCLIENT_PERSISTENCE_NONE, nullptr, &co);
-  MQTTAsync_setCallbacks(impl_->client, impl_.get(), &Impl::on_lost, &Impl::on_message, nullptr);
 }
 
 Qos1Publisher::~Qos1Publisher() {

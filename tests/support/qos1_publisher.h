@@ -1,8 +1,9 @@
 // Qos1Publisher: a real MQTT client (Paho C, MQTTAsync) that publishes
 // {"stream": S, "n": 1, 2, ...} at QoS 1 on its own thread and records which n
 // the broker acknowledged (PUBACK with a success code). It reconnects when
-// the broker goes away (e.g. is killed), so a test knows exactly which
-// messages a device was told are accepted. Thread-safe.
+// the broker goes away (e.g. is killed), with a new client handle for each
+// connection, so a test knows exactly which messages a device was told are
+// accepted. Thread-safe.
 #pragma once
 
 #include <atomic>
@@ -33,13 +34,11 @@ class Qos1Publisher {
   int published() const { return published_.load(); }
   int refused() const { return refused_.load(); }        // PUBACK with an error reason (v5)
   int reconnects() const { return reconnects_.load(); }
-  // Successes Paho reported for a publish of an earlier connection (not counted as acked).
-  int stale_acks() const { return stale_acks_.load(); }
 
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
-  std::atomic<int> published_{0}, refused_{0}, reconnects_{0}, stale_acks_{0};
+  std::atomic<int> published_{0}, refused_{0}, reconnects_{0};
   friend struct Impl;
 };
 
