@@ -24,6 +24,7 @@ store::StoreOptions store_options(const config::Config& cfg) {
   o.group_window = cfg.store.group_window;
   o.max_bytes = cfg.store.max_bytes;
   o.min_free_disk = cfg.store.min_free_disk;
+  o.cpus = cfg.gateway.cpu_affinity.store;
   o.on_full = cfg.store.on_full == config::FullPolicy::kEvict ? store::FullPolicy::kEvict
                                                               : store::FullPolicy::kReject;
   o.on_expiry = cfg.store.on_expiry == config::ExpiryPolicy::kDrop ? store::ExpiryPolicy::kDrop
@@ -62,6 +63,7 @@ broker::BrokerOptions broker_options(const config::Config& cfg) {
   o.max_queued_messages = lim.max_queued_messages;
   o.max_topic_levels = lim.max_topic_levels;
   o.max_topic_length = lim.max_topic_length;
+  o.cpus = cfg.gateway.cpu_affinity.broker;
   switch (cfg.auth.allow_anonymous) {
     case config::AllowAnonymous::kLoopbackOnly: o.auth.allow_anonymous = broker::AnonymousPolicy::kLoopbackOnly; break;
     case config::AllowAnonymous::kNever: o.auth.allow_anonymous = broker::AnonymousPolicy::kNever; break;
@@ -190,6 +192,7 @@ Result<std::unique_ptr<uplink::Engine>> make_engine(const config::Config& cfg, c
   o.breaker.failure_threshold = up.breaker.failures;
   o.breaker.open_for = up.breaker.open_for;
   o.publish_timeout = up.publish_timeout;
+  o.cpus = cfg.gateway.cpu_affinity.uplinks;
   for (const auto& d : up.downlink) o.downlink.push_back({d.from, d.to});
   o.on_downlink = std::move(on_downlink);
   o.on_publish_acked = std::move(on_publish_acked);

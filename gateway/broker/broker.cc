@@ -19,6 +19,7 @@
 #include "gateway/broker/listener.h"
 #include "gateway/broker/subscriptions.h"
 #include "gateway/core/log.h"
+#include "gateway/core/cpu_affinity.h"
 #include "gateway/core/wake_batch.h"
 #include "gateway/mqtt/topic.h"
 
@@ -150,6 +151,7 @@ class Broker::Impl final : public ConnectionHost {
     work_.emplace(io_.get_executor());
     thread_ = std::thread([this] {
       pthread_setname_np(pthread_self(), "gw-broker");
+      pin_this_thread_logged(options_.cpus, logger(), "broker");
       io_.run();
     });
     return Status::ok();

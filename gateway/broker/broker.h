@@ -69,6 +69,7 @@ struct BrokerOptions {
   size_t max_retained_messages = 10000;       // new topics beyond it are not retained
   size_t max_topic_levels = 16;               // PUBLISH topics and SUBSCRIBE filters (0x90 / 0x8F)
   size_t max_topic_length = 1024;             // bytes (0x90 / 0x8F)
+  std::vector<int> cpus;                      // the io thread's CPUs (gateway.cpu_affinity.broker); empty: not pinned
   AuthOptions auth{};                         // auth.h: anonymous policy, password file
   std::optional<std::vector<AclRule>> acl{};  // acl.h; unset: authenticated clients may do anything
 };

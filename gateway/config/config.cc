@@ -3,8 +3,10 @@
 // check-config lists everything that is wrong. yaml-cpp exceptions stop here.
 #include "gateway/config/config.h"
 #include "gateway/config/internal/secrets.h"
+#include "gateway/core/cpu_affinity.h"
 #include "gateway/core/log.h"
 
+#include <sched.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -351,6 +353,7 @@ class Loader {
 
  private:
   void load_gateway(const YAML::Node& n, Config& c);
+  std::vector<int> cpus(const YAML::Node& n, const std::string& key);
   void load_listeners(const YAML::Node& n, Config& c);
   void load_limits(const YAML::Node& n, Config& c);
   void load_auth(const YAML::Node& n, Config& c);
@@ -409,7 +412,7 @@ Config Loader::load(const YAML::Node& root) {
 }
 
 void Loader::load_gateway(const YAML::Node& n, Config& c) {
-  Map m(*this, n, "gateway", {"id", "data_dir"});
+  Map m(*this, n, "gateway", {"id", "data_dir", "cpu_affinity"});
   c.gateway.pos = m.pos();
   if (!m.ok()) return;
   if (const YAML::Node* v = m.require("id", "gateway")) {
@@ -425,6 +428,38 @@ void Loader::load_gateway(const YAML::Node& n, Config& c) {
     }
   }
   c.gateway.data_dir = resolve(base_dir_, c.gateway.data_dir);
+  if (const YAML::Node* v = m.get("cpu_affinity")) {
+    Map a(*this, *v, "cpu_affinity", {"broker", "store", "uplinks"});
+    if (!a.ok()) return;
+    auto& ca = c.gateway.cpu_affinity;
+    for (auto [key, out] : {std::pair{"broker", &ca.broker}, {"store", &ca.store}, {"uplinks", &ca.uplinks}}) {
+      if (const YAML::Node* x = a.get(key)) *out = cpus(*x, std::string("cpu_affinity.") + key);
+    }
+  }
+}
+
+// A CPU number or a list of them, each one this process may run on.
+std::vector<int> Loader::cpus(const YAML::Node& n, const std::string& key) {
+  std::vector<YAML::Node> items;
+  if (n.IsSequence()) {
+    for (const auto& x : n) items.push_back(x);
+    if (items.empty()) error(pos(n), key + ": the list of CPUs is empty (leave the key out not to pin)");
+  } else {
+    items.push_back(n);
+  }
+  const std::vector<int> usable = usable_cpus();
+  std::vector<int> out;
+  for (const auto& x : items) {
+    const auto cpu = integer(x, key, 0, CPU_SETSIZE - 1);
+    if (!cpu) continue;
+    if (std::find(usable.begin(), usable.end(), *cpu) == usable.end()) {
+      error(pos(x), key + ": CPU " + std::to_string(*cpu) + " is not one this process may run on (" +
+                        cpu_list(usable) + ")");
+      continue;
+    }
+    out.push_back(static_cast<int>(*cpu));
+  }
+  return out;
 }
 
 std::optional<ListenerTlsConfig> Loader::listener_tls(const YAML::Node& n) {

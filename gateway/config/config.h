@@ -41,6 +41,12 @@ struct GatewayConfig {
   // default: /var/lib/edge-gateway. Relative paths resolve against the folder
   // of the config file. Always absolute after loading.
   std::filesystem::path data_dir = "/var/lib/edge-gateway";
+  // `cpu_affinity:` the CPUs (Linux numbers, each one this process may use)
+  // the broker's io thread, the store's writer and every uplink's thread run
+  // on. Empty (the default): not pinned, the kernel places them.
+  struct CpuAffinity {
+    std::vector<int> broker, store, uplinks;
+  } cpu_affinity;
 };
 
 // ---------------------------------------------------------------- listeners

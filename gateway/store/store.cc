@@ -51,6 +51,7 @@
 
 #include "gateway/core/log.h"
 #include "gateway/core/proc_io.h"
+#include "gateway/core/cpu_affinity.h"
 #include "gateway/core/wake_batch.h"
 #include "gateway/store/internal/schema.h"
 #include "gateway/store/internal/sqlite.h"
@@ -737,6 +738,7 @@ void Store::Impl::dead_letter(std::string_view uplink, std::vector<int64_t> seqs
 
 void Store::Impl::run_writer() {
   name_this_thread("gw-store-writer");
+  pin_this_thread_logged(options_.cpus, logger(), "store writer");
   std::vector<Op> group;
   std::vector<std::string_view> touched;  // uplinks that got rows in this group
   next_tick_ = std::chrono::steady_clock::now() + options_.sweep_interval;

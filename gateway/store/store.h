@@ -55,6 +55,7 @@ struct StoreOptions {
   // <path>.damaged-<UTC time> (with its -wal and -shm) and a fresh database is
   // started; false: open() fails with kDataLoss instead.
   bool move_damaged_aside = true;
+  std::vector<int> cpus;  // the writer thread's CPUs (gateway.cpu_affinity.store); empty: not pinned
 
   // Caps. Accounted bytes of a row: payload + topic + cloud topic + encoded
   // properties + kRowOverheadBytes (SCHEMA.md, "Caps"). 0 = no cap.

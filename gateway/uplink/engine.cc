@@ -12,6 +12,7 @@
 #include <optional>
 #include <thread>
 
+#include "gateway/core/cpu_affinity.h"
 #include "gateway/core/log.h"
 #include "gateway/uplink/batcher.h"
 #include "gateway/uplink/rate_limiter.h"
@@ -108,6 +109,7 @@ class Engine::Impl {
   void run() {
     const std::string tname = ("up-" + options_.name).substr(0, 15);
     pthread_setname_np(pthread_self(), tname.c_str());
+    pin_this_thread_logged(options_.cpus, logger(), "uplink " + options_.name);
     batch_seq_ = store_.last_batch_seq(options_.name);
     last_acked_ = batch_seq_;
     update_stats([&](EngineStats& s) { s.last_batch_seq = last_acked_; });

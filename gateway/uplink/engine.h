@@ -57,6 +57,7 @@ struct UplinkOptions {
   BreakerOptions breaker;
   size_t max_inflight = 4;                   // batches awaiting PUBACK (capped by the profile)
   std::chrono::milliseconds publish_timeout{30'000};  // no PUBACK by then: retry on a new connection
+  std::vector<int> cpus;                     // the engine thread's CPUs (gateway.cpu_affinity.uplinks); empty: not pinned
   // Cloud -> device: subscribed after every connect; matched messages go to
   // `on_downlink` with their local topic (downlink.h). {gateway_id} is bound here.
   std::vector<DownlinkRule> downlink;

@@ -12,11 +12,14 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <thread>
 
+#include "gateway/core/cpu_affinity.h"
 #include "gateway/telemetry/http_server.h"
 #include "tests/support/process.h"
 #include "tests/support/test_pki.h"
@@ -411,6 +414,43 @@ TEST_F(Ops, JournalLinesCarrySyslogPriorities) {
     ASSERT_GE(line.size(), 3u) << log;
     EXPECT_TRUE(line[0] == '<' && line[1] >= '0' && line[1] <= '7' && line[2] == '>') << line;
   }
+}
+
+// gateway.cpu_affinity pins the broker's io thread, the store writer and the
+// uplink's thread, and only those, to the CPUs asked for (taskset-style lists in
+// /proc/<pid>/task/<tid>/status); traffic still flows.
+TEST_F(Ops, CpuAffinityPinsTheBrokerStoreAndUplinkThreads) {
+  const std::vector<int> usable = usable_cpus();
+  ASSERT_FALSE(usable.empty());
+  const int first = usable.front(), last = usable.back();
+  std::string yaml = read_file(config_);
+  const std::string head = "  id: ops-gw\n";
+  ASSERT_NE(yaml.find(head), std::string::npos);
+  yaml.replace(yaml.find(head), head.size(),
+               head + "  cpu_affinity: {broker: " + std::to_string(first) + ", store: " + std::to_string(last) +
+                   ", uplinks: " + std::to_string(last) + "}\n");
+  write_file(config_, yaml);
+  start_gateway();
+  ASSERT_TRUE(wait_health(200, 20s)) << read_file(dir_ / "gateway.log");
+  ASSERT_EQ(publish(20, "plant/a/t", 1), 0);
+  ASSERT_TRUE(wait_metric("edge_gateway_uplink_messages_sent_total", {{"uplink", "cloud"}}, 20));
+
+  std::map<std::string, std::string> allowed;  // thread name -> Cpus_allowed_list
+  const auto task_dir = std::filesystem::path("/proc") / std::to_string(gateway_->pid()) / "task";
+  for (const auto& t : std::filesystem::directory_iterator(task_dir)) {
+    std::string comm = read_file(t.path() / "comm");
+    comm.erase(comm.find_last_not_of('\n') + 1);
+    std::istringstream status(read_file(t.path() / "status"));
+    for (std::string line; std::getline(status, line);) {
+      if (line.rfind("Cpus_allowed_list:", 0) == 0) allowed[comm] = line.substr(line.find_first_not_of(" \t", 18));
+    }
+  }
+  EXPECT_EQ(allowed["gw-broker"], std::to_string(first));
+  EXPECT_EQ(allowed["gw-store-writer"], std::to_string(last));
+  EXPECT_EQ(allowed["up-cloud"], std::to_string(last));
+  EXPECT_EQ(allowed["edge-gateway"], cpu_list(usable)) << "the main thread is not pinned";
+  const std::string log = read_file(dir_ / "gateway.log");
+  EXPECT_NE(log.find("broker: pinned to CPU " + std::to_string(first)), std::string::npos) << log;
 }
 
 // Run as systemd would (NOTIFY_SOCKET, WATCHDOG_USEC): READY=1 once the

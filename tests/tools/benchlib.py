@@ -178,7 +178,7 @@ class Cloud:
 GATEWAY_YAML = """gateway:
   id: bench-gw
   data_dir: {data_dir}
-listeners:
+{gateway_extra}listeners:
   - name: local
     bind: 127.0.0.1:{dev_port}
     max_connections: {max_connections}
@@ -207,7 +207,7 @@ ROUTES_YAML = """routes:
 
 class Gateway:
     def __init__(self, tools, workdir, cloud_host, cloud_port, durability="fsync", linger="200ms", routing=True,
-                 max_connections=1000):
+                 max_connections=1000, cpu_affinity=None):
         self.tools = tools
         self.dir = tempfile.mkdtemp(prefix="gw-", dir=workdir)
         self.port = free_port()
@@ -216,7 +216,8 @@ class Gateway:
             f.write(GATEWAY_YAML.format(data_dir=os.path.join(self.dir, "var"), dev_port=self.port,
                                         durability=durability, cloud_host=cloud_host,
                                         cloud_port=cloud_port, linger=linger, max_connections=max_connections,
-                                        routes=ROUTES_YAML if routing else ""))
+                                        routes=ROUTES_YAML if routing else "",
+                                        gateway_extra=f"  cpu_affinity: {cpu_affinity}\n" if cpu_affinity else ""))
         self.proc = None
         self.start()
 

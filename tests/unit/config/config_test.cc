@@ -1,4 +1,5 @@
 #include "gateway/config/config.h"
+#include "gateway/core/cpu_affinity.h"
 
 #include <gtest/gtest.h>
 
@@ -125,6 +126,36 @@ TEST(ConfigLoad, DefaultsOfAMinimalConfig) {
   EXPECT_TRUE(c.default_route.drop);
   EXPECT_FALSE(c.telemetry.http);
   EXPECT_EQ(c.listeners[0].max_connections, 1000u);
+}
+
+// gateway.cpu_affinity: a CPU or a list per part; only CPUs this process may
+// use (the test's own mask, so it holds on any machine).
+TEST(ConfigLoad, CpuAffinityTakesUsableCpusAndRefusesOthersWithTheirPosition) {
+  const std::vector<int> usable = usable_cpus();
+  ASSERT_FALSE(usable.empty());
+  const std::string first = std::to_string(usable.front()), last = std::to_string(usable.back());
+  const std::string rest = std::string(kMinimal).substr(std::string(kMinimal).find('\n') + 1);
+  const LoadResult ok = load_string(
+      "gateway:\n  id: gw1\n  cpu_affinity: {broker: " + first + ", store: [" + first + ", " + last + "]}\n" + rest,
+      "t.yaml", "/");
+  ASSERT_TRUE(ok.config) << ::testing::PrintToString(render(ok.diagnostics));
+  const auto& ca = ok.config->gateway.cpu_affinity;
+  EXPECT_EQ(ca.broker, std::vector<int>{usable.front()});
+  EXPECT_EQ(ca.store, (std::vector<int>{usable.front(), usable.back()}));
+  EXPECT_TRUE(ca.uplinks.empty()) << "a part left out is not pinned";
+
+  const LoadResult bad = load_string("gateway:\n  id: gw1\n  cpu_affinity:\n    broker: [" + first +
+                                         ", 1023]\n    store: []\n    uplinks: -1\n    writer: 0\n" + rest,
+                                     "t.yaml", "/");
+  EXPECT_FALSE(bad.config);
+  EXPECT_EQ(render(bad.diagnostics),
+            (std::vector<std::string>{
+                "t.yaml:4:" + std::to_string(16 + first.size()) +
+                    ": error: cpu_affinity.broker: CPU 1023 is not one this process may run on (" +
+                    cpu_list(usable) + ")",
+                "t.yaml:5:12: error: cpu_affinity.store: the list of CPUs is empty (leave the key out not to pin)",
+                "t.yaml:6:14: error: cpu_affinity.uplinks: expected an integer from 0 to 1023, got '-1'",
+                "t.yaml:7:5: error: unknown key 'writer' in cpu_affinity; allowed keys: broker, store, uplinks"}));
 }
 
 TEST(ConfigLoad, RelativePathsAndTls) {
