@@ -18,8 +18,8 @@
 #include "gateway/broker/connection.h"
 #include "gateway/broker/listener.h"
 #include "gateway/broker/subscriptions.h"
-#include "gateway/core/log.h"
 #include "gateway/core/cpu_affinity.h"
+#include "gateway/core/log.h"
 #include "gateway/core/wake_batch.h"
 #include "gateway/mqtt/topic.h"
 

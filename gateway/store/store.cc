@@ -49,9 +49,9 @@
 #include <unordered_set>
 #include <utility>
 
+#include "gateway/core/cpu_affinity.h"
 #include "gateway/core/log.h"
 #include "gateway/core/proc_io.h"
-#include "gateway/core/cpu_affinity.h"
 #include "gateway/core/wake_batch.h"
 #include "gateway/store/internal/schema.h"
 #include "gateway/store/internal/sqlite.h"
