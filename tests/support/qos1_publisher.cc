@@ -20,9 +20,8 @@ struct Qos1Publisher::Impl {
 
   std::mutex mu;
   std::condition_variable cv;
-  std::set<int> acked;
   std::set<int> inflight;
-  std::map<int, uint64_t> acked_on;  // n -> the connection (epoch) that carried it and its PUBACK
+  std::map<int, uint64_t> acked_on;  // acked n -> the connection (epoch) that carried it and its PUBACK
   bool connected = false;
   bool connect_done = false;
   uint64_t epoch = 0;  // bumped at each connection: the window counts only its publishes
@@ -63,10 +62,7 @@ struct Qos1Publisher::Impl {
     Impl* self = c->impl;
     std::lock_guard lk(self->mu);
     if (c->epoch == self->epoch) self->inflight.erase(c->n);
-    if (ok) {
-      self->acked.insert(c->n);
-      self->acked_on[c->n] = c->epoch;
-    }
+    if (ok) self->acked_on[c->n] = c->epoch;
     self->cv.notify_all();
   }
   static void on_sent(void* context, MQTTAsync_successData*) { settle(static_cast<Ctx*>(context), true); }
@@ -221,7 +217,9 @@ void Qos1Publisher::stop() {
 
 std::set<int> Qos1Publisher::acked() const {
   std::lock_guard lk(impl_->mu);
-  return impl_->acked;
+  std::set<int> out;
+  for (const auto& entry : impl_->acked_on) out.insert(out.end(), entry.first);
+  return out;
 }
 
 std::string Qos1Publisher::describe_ack(int n) const {
